@@ -1,3 +1,117 @@
-fn main() {
-    println!("Hello, world!");
+//! `sls-retry` entry point: parse, run, map the outcome to an exit status.
+
+use std::io::{self, IsTerminal, Read};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use sls_retry::batch;
+use sls_retry::cli::{self, Cli};
+use sls_retry::client::Client;
+use sls_retry::config::Config;
+use sls_retry::diag::{self, Diag};
+use sls_retry::exit::Exit;
+use sls_retry::ids::{self, Collected};
+use sls_retry::outcome::Outcome;
+use sls_retry::report::Reporter;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            eprint!("sls-retry: {}", err.render());
+            return Exit::Usage.into();
+        }
+    };
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        // Every fallible step comes before the first request; a failed batch is a value in the
+        // report, not an Err. So an error here means nothing was sent.
+        Err(err) => {
+            diag::error(&format!("{err:#}"));
+            Exit::Usage.into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit> {
+    if let Some(kind) = cli.generate {
+        cli::generate(kind, &mut io::stdout().lock()).context("writing to stdout")?;
+        return Ok(Exit::Success);
+    }
+
+    let config = Config::resolve(&cli, &|name| std::env::var(name).ok())?;
+    let diag = Diag::new(config.verbose);
+    for (setting, source) in &config.sources {
+        diag.info(|| format!("{setting} from {source}"));
+    }
+    diag.info(|| {
+        format!(
+            "endpoint {} (Host {}), AccessKeyId {}",
+            config.endpoint.base_url(&config.project),
+            config.endpoint.host_header(&config.project),
+            config.credentials.access_key_id
+        )
+    });
+
+    let Collected { ids, duplicates } = read_ids(&cli.task_ids)?;
+    if duplicates > 0 {
+        diag.warn(&format!(
+            "dropped {duplicates} duplicate task id{} (first occurrence kept)",
+            if duplicates == 1 { "" } else { "s" }
+        ));
+    }
+    let total_ids = ids.len();
+    let batches = batch::plan(ids, config.batch_size);
+    let client = Client::new(&config);
+    let report = Reporter::new(io::stdout().lock(), config.output, total_ids, batches.len());
+
+    if config.dry_run {
+        let now = std::time::SystemTime::now();
+        let requests: Vec<_> = batches
+            .iter()
+            .map(|b| {
+                let prepared = client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now);
+                (b, prepared)
+            })
+            .collect();
+        report.dry_run(&config.endpoint.base_url(&config.project), &requests);
+        return Ok(Exit::Success);
+    }
+
+    let started = Instant::now();
+    let mut report = report;
+    for batch in &batches {
+        let outcome = if report.is_closed() {
+            Outcome::not_sent("stdout was closed")
+        } else {
+            client.retry_tasks(&config.logstore, &config.shipper, &batch.ids, &diag)
+        };
+        report.batch(batch, &outcome);
+    }
+    Ok(report.finish(started.elapsed()))
+}
+
+/// Task IDs from the arguments, and from stdin where `-` stands or when there are no arguments.
+fn read_ids(args: &[String]) -> Result<Collected> {
+    let stdin = if ids::wants_stdin(args) || args.is_empty() {
+        if args.is_empty() && io::stdin().is_terminal() {
+            bail!(
+                "no task ids given; pass them as arguments, or pipe them in \
+                 (e.g. `cat ids.txt | sls-retry ...`, or `-` to read stdin)"
+            );
+        }
+        let mut bytes = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("cannot read task ids from stdin")?;
+        Some(bytes)
+    } else {
+        None
+    };
+    ids::collect(args, stdin.as_deref()).map_err(anyhow::Error::msg)
 }

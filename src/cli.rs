@@ -1,0 +1,126 @@
+//! The command line: clap types, help text, and `--generate` (completions and the man page).
+//! Nothing else in the crate knows clap.
+
+use std::io::Write;
+
+use clap::{CommandFactory, Parser, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  sls-retry -e cn-hangzhou.log.aliyuncs.com -p my-project -l my-logstore -s my-shipper ID1 ID2
+  cat failed-ids.txt | sls-retry -e cn-hangzhou.log.aliyuncs.com -p P -l L -s S
+  sls-retry ... --json < ids.json | jq -c 'select(.type == \"batch\" and .status != \"ok\")'
+
+Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
+ALIBABA_CLOUD_SECURITY_TOKEN (STS); secrets are never accepted as flags.
+
+Exit status: 0 every batch accepted (or nothing to retry), 1 some batch rejected or not
+delivered, 2 nothing sent (usage, configuration, credentials or input error).";
+
+/// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
+#[derive(Debug, Parser)]
+#[command(name = "sls-retry", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Task IDs to retry; `-` reads stdin there. With none, stdin is read when it is not a terminal
+    /// (IDs separated by whitespace or newlines, `#` comment lines, or a JSON array of strings).
+    #[arg(value_name = "TASK_ID")]
+    pub task_ids: Vec<String>,
+
+    /// SLS project.
+    #[arg(short, long, value_name = "NAME")]
+    pub project: Option<String>,
+
+    /// Logstore the shipper belongs to.
+    #[arg(short, long, value_name = "NAME")]
+    pub logstore: Option<String>,
+
+    /// Shipper (OSS/MaxCompute shipping job) whose tasks are retried.
+    #[arg(short, long, value_name = "NAME")]
+    pub shipper: Option<String>,
+
+    /// SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given.
+    #[arg(short, long, value_name = "HOST|URL")]
+    pub endpoint: Option<String>,
+
+    /// Task IDs per RetryShipperTask call.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub batch_size: u8,
+
+    /// Seconds allowed for each request (connecting included).
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Print the batches and the signed requests (signature and token redacted); send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the report as JSON Lines: one object per batch, then a summary.
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+
+    /// Print nothing on stdout; the exit status tells the outcome.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers.
+    /// Secrets are never shown.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print shell completions or the man page to stdout, then exit.
+    #[arg(long, value_name = "KIND", exclusive = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
+    CompleteElvish,
+    Man,
+}
+
+impl Generate {
+    /// The file under `completions/` that holds this output.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Generate::CompleteBash => "sls-retry.bash",
+            Generate::CompleteZsh => "_sls-retry",
+            Generate::CompleteFish => "sls-retry.fish",
+            Generate::CompletePowershell => "_sls-retry.ps1",
+            Generate::CompleteElvish => "sls-retry.elv",
+            Generate::Man => "sls-retry.1",
+        }
+    }
+}
+
+/// Write completions or the man page for `kind`.
+pub fn generate(kind: Generate, out: &mut dyn Write) -> std::io::Result<()> {
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let shell = match kind {
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::CompletePowershell => Shell::PowerShell,
+        Generate::CompleteElvish => Shell::Elvish,
+        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+    };
+    clap_complete::generate(shell, &mut cmd, "sls-retry", out);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

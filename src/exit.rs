@@ -1,0 +1,18 @@
+//! The exit status contract (SPEC 2.4): one enum, one README table, one test per code.
+
+/// How a run ends, as the shell sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every batch was accepted, or there was nothing to retry.
+    Success = 0,
+    /// The run finished, but at least one batch was rejected or could not be delivered.
+    Failure = 1,
+    /// Nothing was sent: usage, configuration, credentials or input error.
+    Usage = 2,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}

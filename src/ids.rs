@@ -1,0 +1,307 @@
+//! Task IDs: where they come from (arguments, `-`, stdin as text or JSON), validation and dedupe.
+//!
+//! Pure: the caller reads stdin and passes the bytes in, so every rule is tested without a process.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Serialize;
+
+/// The longest task ID accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// A task ID that passed validation: non-empty, at most 1024 bytes, no whitespace or control
+/// characters. Whether it exists is for the service to say.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TaskId(String);
+
+impl TaskId {
+    pub fn parse(text: &str) -> Result<TaskId, &'static str> {
+        if text.is_empty() {
+            Err("it is empty")
+        } else if text.len() > MAX_ID_BYTES {
+            Err("it is longer than 1024 bytes")
+        } else if text.chars().any(char::is_control) {
+            Err("it contains a control character")
+        } else if text.chars().any(char::is_whitespace) {
+            Err("it contains whitespace")
+        } else {
+            Ok(TaskId(text.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a candidate ID was found, so an error can point at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Argument(usize),
+    StdinLine(usize),
+    StdinJson(usize),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Argument(n) => write!(f, "argument {n}"),
+            Origin::StdinLine(n) => write!(f, "stdin line {n}"),
+            Origin::StdinJson(n) => write!(f, "stdin JSON element {n}"),
+        }
+    }
+}
+
+/// The IDs of a run, in input order, without duplicates.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub ids: Vec<TaskId>,
+    /// How many repeated IDs were dropped (the first occurrence is kept).
+    pub duplicates: usize,
+}
+
+/// Does this argument list need stdin? (`-` among the arguments.)
+pub fn wants_stdin(args: &[String]) -> bool {
+    args.iter().any(|a| a == "-")
+}
+
+/// Gather the IDs from the positional arguments and, where a `-` stands (or when `args` is empty
+/// and the caller decided stdin is to be read), from `stdin`.
+///
+/// Every invalid ID is an error here, before anything can be sent.
+pub fn collect(args: &[String], stdin: Option<&[u8]>) -> Result<Collected, String> {
+    let mut found: Vec<(String, Origin)> = Vec::new();
+    let mut stdin_used = false;
+    let mut read_stdin = |found: &mut Vec<(String, Origin)>| -> Result<(), String> {
+        if stdin_used {
+            return Err("'-' (read stdin) is given more than once; give it once".into());
+        }
+        stdin_used = true;
+        let bytes = stdin.ok_or("stdin is not available")?;
+        found.extend(parse_stdin(bytes)?);
+        Ok(())
+    };
+    if args.is_empty() && stdin.is_some() {
+        read_stdin(&mut found)?;
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if arg == "-" {
+            read_stdin(&mut found)?;
+        } else {
+            found.push((arg.clone(), Origin::Argument(i + 1)));
+        }
+    }
+    validate(found)
+}
+
+fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
+    let mut invalid = found
+        .iter()
+        .filter_map(|(text, origin)| TaskId::parse(text).err().map(|why| (text, origin, why)));
+    if let Some((text, origin, why)) = invalid.next() {
+        let more = invalid.count();
+        let more = match more {
+            0 => String::new(),
+            1 => " (and 1 more invalid id)".to_string(),
+            n => format!(" (and {n} more invalid ids)"),
+        };
+        return Err(format!(
+            "invalid task id \"{}\" at {origin}: {why}{more}; fix the input, nothing was sent",
+            shorten(text)
+        ));
+    }
+    let mut seen = HashSet::with_capacity(found.len());
+    let mut collected = Collected::default();
+    for (text, _) in found {
+        if seen.insert(text.clone()) {
+            collected.ids.push(TaskId(text));
+        } else {
+            collected.duplicates += 1;
+        }
+    }
+    Ok(collected)
+}
+
+/// Show an offending ID safely: escaped, and cut short if long.
+fn shorten(text: &str) -> String {
+    let escaped: String = text.escape_debug().collect();
+    match escaped.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
+
+/// Detect the stdin format: a JSON array of strings when it starts with `[`, otherwise IDs
+/// separated by whitespace, with blank lines and `#` comment lines skipped.
+fn parse_stdin(bytes: &[u8]) -> Result<Vec<(String, Origin)>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "stdin is not valid UTF-8 (at byte {}); task ids must be text",
+            e.valid_up_to()
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match text.trim_start().chars().next() {
+        Some('[') => parse_json_array(text),
+        _ => Ok(parse_lines(text)),
+    }
+}
+
+fn parse_lines(text: &str) -> Vec<(String, Origin)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.extend(
+            line.split_whitespace()
+                .map(|id| (id.to_string(), Origin::StdinLine(n + 1))),
+        );
+    }
+    out
+}
+
+fn parse_json_array(text: &str) -> Result<Vec<(String, Origin)>, String> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        format!("stdin starts like a JSON array but is not one ({e}); give a JSON array of strings or one id per line")
+    })?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            serde_json::Value::String(s) => Ok((s, Origin::StdinJson(i + 1))),
+            other => Err(format!(
+                "stdin JSON element {} is not a string ({}); the array must hold task id strings",
+                i + 1,
+                kind(&other)
+            )),
+        })
+        .collect()
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ids(c: &Collected) -> Vec<&str> {
+        c.ids.iter().map(TaskId::as_str).collect()
+    }
+
+    #[test]
+    fn arguments_in_order() {
+        let c = collect(&args(&["a", "b", "c"]), None).unwrap();
+        assert_eq!(ids(&c), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn dash_reads_stdin_in_place() {
+        let c = collect(&args(&["a", "-", "z"]), Some(b"b\nc\n")).unwrap();
+        assert_eq!(ids(&c), ["a", "b", "c", "z"]);
+    }
+
+    #[test]
+    fn no_arguments_reads_stdin_lines_comments_and_blanks() {
+        let input = b"# failed tasks\n\n  t1 t2\tt3\r\n#t4 is a comment\n t5\n";
+        let c = collect(&[], Some(input)).unwrap();
+        assert_eq!(ids(&c), ["t1", "t2", "t3", "t5"]);
+    }
+
+    #[test]
+    fn json_array_of_strings() {
+        let c = collect(&[], Some(br#" ["x", "y","z"] "#)).unwrap();
+        assert_eq!(ids(&c), ["x", "y", "z"]);
+        let c = collect(&[], Some("[\"任务-01\"]".as_bytes())).unwrap();
+        assert_eq!(ids(&c), ["任务-01"]);
+    }
+
+    #[test]
+    fn json_that_is_not_an_array_of_strings() {
+        let err = collect(&[], Some(br#"["x", 5]"#)).unwrap_err();
+        assert!(
+            err.contains("element 2 is not a string (a number)"),
+            "{err}"
+        );
+        let err = collect(&[], Some(b"[\"x\",")).unwrap_err();
+        assert!(err.contains("not one"), "{err}");
+    }
+
+    #[test]
+    fn commas_are_not_separators() {
+        let c = collect(&args(&["a,b"]), None).unwrap();
+        assert_eq!(ids(&c), ["a,b"]);
+    }
+
+    #[test]
+    fn duplicates_dropped_first_kept() {
+        let c = collect(&args(&["a", "b", "a", "-"]), Some(b"b\nc\na")).unwrap();
+        assert_eq!(ids(&c), ["a", "b", "c"]);
+        assert_eq!(c.duplicates, 3);
+    }
+
+    #[test]
+    fn invalid_ids_anywhere_name_the_place() {
+        let err = collect(&args(&["ok", "bad\u{7}id"]), None).unwrap_err();
+        assert!(err.contains("\"bad\\u{7}id\" at argument 2"), "{err}");
+        assert!(err.contains("control character"), "{err}");
+
+        let err = collect(&args(&["ok", "-"]), Some(b"a\nb\n\nc\x01\nd\x02")).unwrap_err();
+        assert!(err.contains("at stdin line 4"), "{err}");
+        assert!(err.contains("and 1 more invalid id"), "{err}");
+
+        let long = "x".repeat(1025);
+        let err = collect(&args(&[&long]), None).unwrap_err();
+        assert!(err.contains("longer than 1024"), "{err}");
+        assert!(err.len() < 300, "long ids are shortened in the message");
+        assert!(collect(&args(&[&"x".repeat(1024)]), None).is_ok());
+
+        let err = collect(&args(&[""]), None).unwrap_err();
+        assert!(err.contains("empty"), "{err}");
+        let err = collect(&[], Some(br#"["a b"]"#)).unwrap_err();
+        assert!(
+            err.contains("whitespace") && err.contains("JSON element 1"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn stdin_twice_or_not_utf8() {
+        let err = collect(&args(&["-", "-"]), Some(b"a")).unwrap_err();
+        assert!(err.contains("more than once"), "{err}");
+        let err = collect(&[], Some(b"ok\n\xff\xfe")).unwrap_err();
+        assert!(err.contains("not valid UTF-8 (at byte 3)"), "{err}");
+    }
+
+    #[test]
+    fn empty_input_is_no_ids() {
+        assert_eq!(
+            collect(&[], Some(b"\n# nothing\n")).unwrap(),
+            Collected::default()
+        );
+        assert_eq!(collect(&[], Some(b"[]")).unwrap(), Collected::default());
+    }
+}

@@ -1,0 +1,17 @@
+//! `sls-retry`: re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask).
+//!
+//! The binary in `main.rs` wires these modules together; they are a library so that tests,
+//! benchmarks and fuzz targets can reach the pure parts (signer, ID parsing, batching).
+
+pub mod batch;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod credentials;
+pub mod diag;
+pub mod endpoint;
+pub mod exit;
+pub mod ids;
+pub mod outcome;
+pub mod report;
+pub mod sign;

@@ -1,0 +1,352 @@
+//! The report on stdout: one line per batch in input order and a summary, as text or JSON Lines
+//! (SPEC 2.3), and the exit status that follows from it.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::batch::Batch;
+use crate::client::Prepared;
+use crate::config::Output;
+use crate::exit::Exit;
+use crate::ids::TaskId;
+use crate::outcome::{Outcome, Status};
+
+#[derive(Serialize)]
+struct BatchRecord<'a> {
+    r#type: &'static str,
+    batch: usize,
+    batches: usize,
+    ids: &'a [TaskId],
+    status: Status,
+    http_status: Option<u16>,
+    error_code: Option<&'a str>,
+    error_message: Option<&'a str>,
+    request_id: Option<&'a str>,
+    attempts: u32,
+    elapsed_ms: u128,
+}
+
+#[derive(Serialize)]
+struct SummaryRecord {
+    r#type: &'static str,
+    ids: usize,
+    batches: usize,
+    ok: usize,
+    failed: usize,
+    not_sent: usize,
+    accepted_ids: usize,
+    elapsed_ms: u128,
+}
+
+/// Writes the report as batches finish and keeps the tally.
+pub struct Reporter<W: Write> {
+    out: W,
+    output: Output,
+    ids: usize,
+    batches: usize,
+    ok: usize,
+    failed: usize,
+    not_sent: usize,
+    accepted_ids: usize,
+    /// The reader went away (e.g. `| head`): stop writing, quietly.
+    closed: bool,
+}
+
+impl<W: Write> Reporter<W> {
+    pub fn new(out: W, output: Output, ids: usize, batches: usize) -> Self {
+        Reporter {
+            out,
+            output,
+            ids,
+            batches,
+            ok: 0,
+            failed: 0,
+            not_sent: 0,
+            accepted_ids: 0,
+            closed: false,
+        }
+    }
+
+    /// True once stdout is gone; the caller stops sending, as a pipeline expects.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
+        match outcome.status {
+            Status::Ok => {
+                self.ok += 1;
+                self.accepted_ids += batch.ids.len();
+            }
+            Status::Failed => self.failed += 1,
+            Status::NotSent => self.not_sent += 1,
+        }
+        let line = match self.output {
+            Output::Quiet => return,
+            Output::Json => json_line(&BatchRecord {
+                r#type: "batch",
+                batch: batch.number,
+                batches: self.batches,
+                ids: &batch.ids,
+                status: outcome.status,
+                http_status: outcome.http_status,
+                error_code: outcome.error_code.as_deref(),
+                error_message: outcome.error_message.as_deref(),
+                request_id: outcome.request_id.as_deref(),
+                attempts: outcome.attempts,
+                elapsed_ms: outcome.elapsed.as_millis(),
+            }),
+            Output::Human => self.human_line(batch, outcome),
+        };
+        self.write(&line);
+    }
+
+    fn human_line(&self, batch: &Batch, outcome: &Outcome) -> String {
+        let width = self.batches.to_string().len();
+        let status = match outcome.status {
+            Status::Ok => "ok",
+            Status::Failed => "FAILED",
+            Status::NotSent => "NOT SENT",
+        };
+        let mut line = format!(
+            "batch {:>width$}/{}  {:>2} ids  {status:<6}  {}",
+            batch.number,
+            self.batches,
+            batch.ids.len(),
+            outcome
+                .http_status
+                .map_or("-  ".to_string(), |s| s.to_string()),
+        );
+        match (&outcome.error_code, &outcome.error_message) {
+            (Some(code), Some(message)) if !message.is_empty() => {
+                line.push_str(&format!("  {code}: {message}"))
+            }
+            (Some(code), _) => line.push_str(&format!("  {code}")),
+            (None, Some(message)) => line.push_str(&format!("  {message}")),
+            (None, None) => {}
+        }
+        if let Some(id) = &outcome.request_id {
+            line.push_str(&format!("  request {id}"));
+        }
+        line
+    }
+
+    /// Write the summary and return the exit status the run earned.
+    pub fn finish(mut self, elapsed: Duration) -> Exit {
+        let line = match self.output {
+            Output::Quiet => None,
+            Output::Json => Some(json_line(&SummaryRecord {
+                r#type: "summary",
+                ids: self.ids,
+                batches: self.batches,
+                ok: self.ok,
+                failed: self.failed,
+                not_sent: self.not_sent,
+                accepted_ids: self.accepted_ids,
+                elapsed_ms: elapsed.as_millis(),
+            })),
+            Output::Human if self.ids == 0 => Some("nothing to retry: no task ids given".into()),
+            Output::Human => {
+                let mut line = format!(
+                    "retried {} of {} task ids in {} batches: {} ok, {} failed",
+                    self.accepted_ids, self.ids, self.batches, self.ok, self.failed
+                );
+                if self.not_sent > 0 {
+                    line.push_str(&format!(", {} not sent", self.not_sent));
+                }
+                Some(line)
+            }
+        };
+        if let Some(line) = line {
+            self.write(&line);
+        }
+        if self.failed + self.not_sent == 0 {
+            Exit::Success
+        } else {
+            Exit::Failure
+        }
+    }
+
+    /// `--dry-run`: the plan, and each batch's signed request with secrets redacted.
+    pub fn dry_run(mut self, endpoint: &str, requests: &[(&Batch, Prepared)]) {
+        match self.output {
+            Output::Quiet => {}
+            Output::Human => {
+                self.write(&format!(
+                    "dry run: {} task ids in {} batches to {endpoint}; nothing is sent",
+                    self.ids, self.batches
+                ));
+                for (batch, prepared) in requests {
+                    let ids: Vec<&str> = batch.ids.iter().map(TaskId::as_str).collect();
+                    self.write(&format!(
+                        "\nbatch {}/{}  {} ids: {}\n{}",
+                        batch.number,
+                        self.batches,
+                        batch.ids.len(),
+                        ids.join(" "),
+                        prepared.redacted().trim_end()
+                    ));
+                }
+            }
+            Output::Json => {
+                for (batch, prepared) in requests {
+                    let headers: serde_json::Map<String, serde_json::Value> = prepared
+                        .signed
+                        .redacted_headers()
+                        .into_iter()
+                        .map(|(n, v)| (n.to_string(), v.into()))
+                        .collect();
+                    self.write(&json_line(&serde_json::json!({
+                        "type": "request",
+                        "batch": batch.number,
+                        "batches": self.batches,
+                        "ids": batch.ids,
+                        "method": prepared.method,
+                        "url": prepared.url,
+                        "host": prepared.host,
+                        "headers": headers,
+                        "body": String::from_utf8_lossy(&prepared.body),
+                    })));
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        if self.closed {
+            return;
+        }
+        if let Err(err) = writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                crate::diag::error(&format!("cannot write the report to stdout: {err}"));
+            }
+            self.closed = true;
+        }
+    }
+}
+
+fn json_line(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("report records serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(number: usize, n: usize) -> Batch {
+        Batch {
+            number,
+            ids: (0..n)
+                .map(|i| TaskId::parse(&format!("b{number}-{i}")).unwrap())
+                .collect(),
+        }
+    }
+
+    fn ok() -> Outcome {
+        Outcome {
+            status: Status::Ok,
+            http_status: Some(200),
+            error_code: None,
+            error_message: None,
+            request_id: Some("5642FC2399248C8F7B0145FD".into()),
+            attempts: 1,
+            elapsed: Duration::from_millis(12),
+        }
+    }
+
+    fn failed() -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            http_status: Some(404),
+            error_code: Some("ProjectNotExist".into()),
+            error_message: Some("Project p does not exist.".into()),
+            request_id: Some("5642FC23".into()),
+            attempts: 1,
+            elapsed: Duration::from_millis(7),
+        }
+    }
+
+    fn run(output: Output) -> (String, Exit) {
+        let mut out = Vec::new();
+        let mut r = Reporter::new(&mut out, output, 25, 3);
+        r.batch(&batch(1, 10), &ok());
+        r.batch(&batch(2, 10), &failed());
+        r.batch(&batch(3, 5), &ok());
+        let exit = r.finish(Duration::from_millis(40));
+        (String::from_utf8(out).unwrap(), exit)
+    }
+
+    #[test]
+    fn human_report_matches_the_spec_layout() {
+        let (text, exit) = run(Output::Human);
+        assert_eq!(
+            text,
+            "batch 1/3  10 ids  ok      200  request 5642FC2399248C8F7B0145FD\n\
+             batch 2/3  10 ids  FAILED  404  ProjectNotExist: Project p does not exist.  request 5642FC23\n\
+             batch 3/3   5 ids  ok      200  request 5642FC2399248C8F7B0145FD\n\
+             retried 15 of 25 task ids in 3 batches: 2 ok, 1 failed\n"
+        );
+        assert_eq!(exit, Exit::Failure);
+    }
+
+    #[test]
+    fn json_lines_have_the_spec_fields() {
+        let (text, _) = run(Output::Json);
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[1],
+            serde_json::json!({"type":"batch","batch":2,"batches":3,
+                "ids":(0..10).map(|i| format!("b2-{i}")).collect::<Vec<_>>(),
+                "status":"failed","http_status":404,"error_code":"ProjectNotExist",
+                "error_message":"Project p does not exist.","request_id":"5642FC23",
+                "attempts":1,"elapsed_ms":7})
+        );
+        assert_eq!(
+            lines[3],
+            serde_json::json!({"type":"summary","ids":25,"batches":3,"ok":2,"failed":1,
+                "not_sent":0,"accepted_ids":15,"elapsed_ms":40})
+        );
+    }
+
+    #[test]
+    fn quiet_prints_nothing_but_keeps_the_exit_status() {
+        let (text, exit) = run(Output::Quiet);
+        assert_eq!(text, "");
+        assert_eq!(exit, Exit::Failure);
+    }
+
+    #[test]
+    fn all_ok_or_nothing_is_success() {
+        let mut out = Vec::new();
+        let r = Reporter::new(&mut out, Output::Human, 0, 0);
+        assert_eq!(r.finish(Duration::ZERO), Exit::Success);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "nothing to retry: no task ids given\n"
+        );
+    }
+
+    struct ClosedPipe;
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn broken_pipe_closes_quietly() {
+        let mut r = Reporter::new(ClosedPipe, Output::Human, 10, 1);
+        assert!(!r.is_closed());
+        r.batch(&batch(1, 10), &ok());
+        assert!(r.is_closed());
+    }
+}

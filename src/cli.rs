@@ -19,7 +19,7 @@ delivered, 2 nothing sent (usage, configuration, credentials or input error).";
 
 /// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
 #[derive(Debug, Parser)]
-#[command(name = "sls-retry", version, about, after_help = AFTER_HELP)]
+#[command(name = "sls-retry", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Task IDs to retry; `-` reads stdin there. With none, stdin is read when it is not a terminal
     /// (IDs separated by whitespace or newlines, `#` comment lines, or a JSON array of strings).

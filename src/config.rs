@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cli::Cli;
 use crate::credentials::{Credentials, Secret};
@@ -158,7 +158,6 @@ fn credentials_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Credenti
              {ENV_ACCESS_KEY_SECRET} (secrets are never accepted as flags)"
         )),
     }
-    .context("credentials")
 }
 
 #[cfg(test)]

@@ -39,8 +39,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<Exit> {
     if let Some(kind) = cli.generate {
-        cli::generate(kind, &mut io::stdout().lock()).context("writing to stdout")?;
-        return Ok(Exit::Success);
+        return match cli::generate(kind, &mut io::stdout().lock()) {
+            // `--generate man | head` is fine.
+            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+                Err(err).context("cannot write to stdout")
+            }
+            _ => Ok(Exit::Success),
+        };
     }
 
     let config = Config::resolve(&cli, &|name| std::env::var(name).ok())?;

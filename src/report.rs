@@ -150,8 +150,12 @@ impl<W: Write> Reporter<W> {
             Output::Human if self.ids == 0 => Some("nothing to retry: no task ids given".into()),
             Output::Human => {
                 let mut line = format!(
-                    "retried {} of {} task ids in {} batches: {} ok, {} failed",
-                    self.accepted_ids, self.ids, self.batches, self.ok, self.failed
+                    "retried {} of {} task ids in {}: {} ok, {} failed",
+                    self.accepted_ids,
+                    self.ids,
+                    plural(self.batches, "batch", "batches"),
+                    self.ok,
+                    self.failed
                 );
                 if self.not_sent > 0 {
                     line.push_str(&format!(", {} not sent", self.not_sent));
@@ -175,8 +179,9 @@ impl<W: Write> Reporter<W> {
             Output::Quiet => {}
             Output::Human => {
                 self.write(&format!(
-                    "dry run: {} task ids in {} batches to {endpoint}; nothing is sent",
-                    self.ids, self.batches
+                    "dry run: {} in {} to {endpoint}; nothing is sent",
+                    plural(self.ids, "task id", "task ids"),
+                    plural(self.batches, "batch", "batches")
                 ));
                 for (batch, prepared) in requests {
                     let ids: Vec<&str> = batch.ids.iter().map(TaskId::as_str).collect();
@@ -225,6 +230,10 @@ impl<W: Write> Reporter<W> {
             self.closed = true;
         }
     }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn json_line(value: &impl Serialize) -> String {

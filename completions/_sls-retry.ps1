@@ -1,0 +1,51 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'sls-retry' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'sls-retry'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'sls-retry' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'SLS project')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'SLS project')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Logstore the shipper belongs to')
+            [CompletionResult]::new('--logstore', '--logstore', [CompletionResultType]::ParameterName, 'Logstore the shipper belongs to')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried')
+            [CompletionResult]::new('--shipper', '--shipper', [CompletionResultType]::ParameterName, 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Task IDs per RetryShipperTask call')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each request (connecting included)')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print shell completions or the man page to stdout, then exit')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the batches and the signed requests (signature and token redacted); send nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON Lines: one object per batch, then a summary')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stdout; the exit status tells the outcome')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stdout; the exit status tells the outcome')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,45 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[sls-retry] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'sls-retry'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'sls-retry'= {
+            cand -p 'SLS project'
+            cand --project 'SLS project'
+            cand -l 'Logstore the shipper belongs to'
+            cand --logstore 'Logstore the shipper belongs to'
+            cand -s 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried'
+            cand --shipper 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried'
+            cand -e 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given'
+            cand --endpoint 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given'
+            cand --batch-size 'Task IDs per RetryShipperTask call'
+            cand --timeout 'Seconds allowed for each request (connecting included)'
+            cand --generate 'Print shell completions or the man page to stdout, then exit'
+            cand --dry-run 'Print the batches and the signed requests (signature and token redacted); send nothing'
+            cand --json 'Print the report as JSON Lines: one object per batch, then a summary'
+            cand -q 'Print nothing on stdout; the exit status tells the outcome'
+            cand --quiet 'Print nothing on stdout; the exit status tells the outcome'
+            cand -v 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
+            cand --verbose 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,18 @@
+complete -c sls-retry -s p -l project -d 'SLS project' -r
+complete -c sls-retry -s l -l logstore -d 'Logstore the shipper belongs to' -r
+complete -c sls-retry -s s -l shipper -d 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried' -r
+complete -c sls-retry -s e -l endpoint -d 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given' -r
+complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
+complete -c sls-retry -l timeout -d 'Seconds allowed for each request (connecting included)' -r
+complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
+complete-zsh\t''
+complete-fish\t''
+complete-powershell\t''
+complete-elvish\t''
+man\t''"
+complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (signature and token redacted); send nothing'
+complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
+complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'
+complete -c sls-retry -s v -l verbose -d 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
+complete -c sls-retry -s h -l help -d 'Print help'
+complete -c sls-retry -s V -l version -d 'Print version'

@@ -1,0 +1,780 @@
+//! The real binary against the loopback stand-in SLS: cleared environment, temporary HOME,
+//! assertions on exit status, stdout, stderr and what the server received.
+
+mod standin;
+
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use standin::{
+    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
+};
+
+/// What a user sees from one run.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+            .collect()
+    }
+}
+
+/// `sls-retry` with nothing from the developer's machine: cleared env, empty temp HOME.
+fn command(home: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sls-retry"));
+    cmd.env_clear()
+        .env("HOME", home.path())
+        .current_dir(home.path());
+    cmd
+}
+
+/// Run against `standin` with the demo credentials and target; `stdin` None is an empty pipe.
+fn run_with_env(
+    standin: &StandIn,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = command(&home);
+    cmd.envs(env.iter().copied())
+        .args([
+            "-e",
+            &standin.endpoint(),
+            "-p",
+            DEMO_PROJECT,
+            "-l",
+            DEMO_LOGSTORE,
+            "-s",
+            DEMO_SHIPPER,
+        ])
+        .args(args);
+    // assert_cmd always pipes stdin: without text it is an empty pipe, never a terminal.
+    if let Some(text) = stdin {
+        cmd.write_stdin(text);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Environment variables for a run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+const DEMO_ENV: [(&str, &str); 2] = [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
+    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
+];
+
+fn run(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
+    run_with_env(standin, &DEMO_ENV, args, stdin)
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("task-{i:03}")).collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn batch_sizes(standin: &StandIn) -> Vec<usize> {
+    standin.accepted().iter().map(Vec::len).collect()
+}
+
+#[test]
+fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
+    let standin = StandIn::start();
+    let all = ids(25);
+    let r = run(&standin, &strs(&all), None);
+
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(batch_sizes(&standin), [10, 10, 5]);
+    assert_eq!(standin.accepted_ids(), all, "every id once, in input order");
+    assert_eq!(
+        standin.connections(),
+        1,
+        "one keep-alive connection for every batch"
+    );
+
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("batch 1/3  10 ids  ok      200  request "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[2].starts_with("batch 3/3   5 ids  ok      200  request "),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "retried 25 of 25 task ids in 3 batches: 3 ok, 0 failed"
+    );
+    assert_eq!(r.stderr, "");
+
+    // What the server received is exactly the API: PUT, JSON body, Host naming the project.
+    let req = &standin.requests()[0];
+    assert_eq!(req.method, "PUT");
+    assert_eq!(
+        req.path,
+        format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks")
+    );
+    assert_eq!(req.header("content-type"), Some("application/json"));
+    assert_eq!(
+        req.header("host"),
+        Some(format!("{DEMO_PROJECT}.127.0.0.1:{}", standin.port()).as_str())
+    );
+    assert_eq!(req.header("x-log-signaturemethod"), Some("hmac-sha1"));
+    assert_eq!(req.header("x-log-apiversion"), Some("0.6.0"));
+    let body: Vec<String> = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(body, all[..10]);
+}
+
+#[test]
+fn batching_of_0_1_10_11_ids() {
+    for (n, expected) in [(1, vec![1]), (10, vec![10]), (11, vec![10, 1])] {
+        let standin = StandIn::start();
+        let r = run(&standin, &strs(&ids(n)), None);
+        assert_eq!(r.code, 0, "{n}: {}", r.stderr);
+        assert_eq!(batch_sizes(&standin), expected, "{n} ids");
+    }
+
+    // Zero ids (an empty pipe): nothing to do is success, and nothing is sent.
+    let standin = StandIn::start();
+    let r = run(&standin, &[], Some("# no failed tasks today\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "nothing to retry: no task ids given\n");
+    assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn batch_size_flag() {
+    let standin = StandIn::start();
+    let r = run(&standin, &["--batch-size", "3"], Some(&ids(7).join("\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(batch_sizes(&standin), [3, 3, 1]);
+
+    for bad in ["0", "11", "x"] {
+        let standin = StandIn::start();
+        let r = run(&standin, &["--batch-size", bad, "a"], None);
+        assert_eq!(r.code, 2, "--batch-size {bad}");
+        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+        assert!(r.stderr.contains("--batch-size"), "{}", r.stderr);
+        assert!(standin.requests().is_empty());
+    }
+}
+
+#[test]
+fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
+    let standin = StandIn::start();
+    let r = run(
+        &standin,
+        &[],
+        Some("# failed tasks\ntask-a task-b\n\n  task-c\r\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["task-a", "task-b", "task-c"]);
+
+    let standin = StandIn::start();
+    let r = run(&standin, &["first", "-", "last"], Some("mid-1\nmid-2\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["first", "mid-1", "mid-2", "last"]);
+
+    let standin = StandIn::start();
+    let r = run(&standin, &[], Some(r#"["j-1", "j-2", "任务-3"]"#));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["j-1", "j-2", "任务-3"]);
+}
+
+#[test]
+fn duplicates_are_dropped_with_one_warning() {
+    let standin = StandIn::start();
+    let r = run(&standin, &["a", "b", "-"], Some("a\nc\nb\na\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
+    assert_eq!(
+        r.stderr,
+        "sls-retry: warning: dropped 3 duplicate task ids (first occurrence kept)\n"
+    );
+}
+
+#[test]
+fn an_invalid_id_anywhere_means_nothing_is_sent() {
+    let standin = StandIn::start();
+    let mut input = ids(30).join("\n");
+    input.push_str("\nbad\u{7}id\n");
+    let r = run(&standin, &[], Some(&input));
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "sls-retry: error: invalid task id \"bad\\u{7}id\" at stdin line 31: it contains a control \
+         character; fix the input, nothing was sent\n"
+    );
+    assert!(standin.requests().is_empty(), "nothing half-sent");
+
+    let r = run(&standin, &[], Some(r#"["ok", 42]"#));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("stdin JSON element 2 is not a string"),
+        "{}",
+        r.stderr
+    );
+    assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
+    // `script` (util-linux) gives the program a pseudo-terminal as stdin.
+    let standin = StandIn::start();
+    let home = tempfile::tempdir().unwrap();
+    let cmdline = format!(
+        "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}",
+        env!("CARGO_BIN_EXE_sls-retry"),
+        standin.endpoint()
+    );
+    let out = std::process::Command::new("script")
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .envs(DEMO_ENV)
+        .args(["-qec", &cmdline, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("`script` from util-linux runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("no task ids given; pass them as arguments, or pipe them in"),
+        "{shown}"
+    );
+    assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn json_report_lines_all_parse_with_the_spec_fields() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::error(
+        500,
+        "InternalServerError",
+        "internal server error",
+    ));
+    let r = run(&standin, &["--json"], Some(&ids(25).join(" ")));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines = r.json_lines();
+    assert_eq!(lines.len(), 4);
+    for (i, line) in lines[..3].iter().enumerate() {
+        assert_eq!(line["type"], "batch");
+        assert_eq!(line["batch"], i + 1);
+        assert_eq!(line["batches"], 3);
+        assert_eq!(line["attempts"], 1);
+        assert!(line["elapsed_ms"].is_u64());
+        assert!(
+            line["request_id"].as_str().is_some_and(|id| id.len() == 24),
+            "{line}"
+        );
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = [
+            "type",
+            "batch",
+            "batches",
+            "ids",
+            "status",
+            "http_status",
+            "error_code",
+            "error_message",
+            "request_id",
+            "attempts",
+            "elapsed_ms",
+        ];
+        let mut got = keys.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+    assert_eq!(lines[0]["status"], "failed");
+    assert_eq!(lines[0]["http_status"], 500);
+    assert_eq!(lines[0]["error_code"], "InternalServerError");
+    assert_eq!(lines[0]["ids"], serde_json::json!(ids(10)));
+    assert_eq!(lines[1]["status"], "ok");
+    assert_eq!(lines[1]["error_code"], Value::Null);
+    let summary = &lines[3];
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(
+        (
+            summary["ids"].as_u64(),
+            summary["batches"].as_u64(),
+            summary["ok"].as_u64(),
+            summary["failed"].as_u64(),
+            summary["not_sent"].as_u64(),
+            summary["accepted_ids"].as_u64()
+        ),
+        (Some(25), Some(3), Some(2), Some(1), Some(0), Some(15))
+    );
+    assert!(summary["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn quiet_prints_nothing_and_the_exit_status_still_tells() {
+    let standin = StandIn::start();
+    let r = run(&standin, &["-q", "a", "b"], None);
+    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
+
+    let standin = StandIn::start();
+    standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
+    let r = run(&standin, &["-q", "a"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""));
+}
+
+/// Every documented RetryShipperTask error, produced by the stand-in itself where it can.
+#[test]
+fn documented_errors_are_reported_per_batch() {
+    let standin = StandIn::start();
+    let home = tempfile::tempdir().unwrap();
+    let target = |project: &str, logstore: &str, shipper: &str| {
+        let out = command(&home)
+            .envs(DEMO_ENV)
+            .args([
+                "-e",
+                &standin.endpoint(),
+                "-p",
+                project,
+                "-l",
+                logstore,
+                "-s",
+                shipper,
+                "--json",
+                "t1",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let line: Value =
+            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        (
+            line["http_status"].as_u64().unwrap(),
+            line["error_code"].as_str().unwrap().to_string(),
+            line["error_message"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        target("no-such-project", DEMO_LOGSTORE, DEMO_SHIPPER),
+        (
+            404,
+            "ProjectNotExist".into(),
+            "Project no-such-project does not exist.".into()
+        )
+    );
+    assert_eq!(
+        target(DEMO_PROJECT, "no-such-logstore", DEMO_SHIPPER),
+        (
+            404,
+            "LogStoreNotExist".into(),
+            "Logstore no-such-logstore does not exist.".into()
+        )
+    );
+    assert_eq!(
+        target(DEMO_PROJECT, DEMO_LOGSTORE, "no-such-shipper"),
+        (
+            400,
+            "ShipperNotExist".into(),
+            "Shipper does not exist.".into()
+        )
+    );
+
+    // The stand-in enforces the 10-id limit (our client never breaks it, so script the answer).
+    standin.push_reply(Reply::error(
+        400,
+        "ParameterInvalid",
+        "Each time allows 10 task retries only.",
+    ));
+    standin.push_reply(Reply::error(
+        500,
+        "InternalServerError",
+        "Internal server error.",
+    ));
+    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].contains(
+            "FAILED  400  ParameterInvalid: Each time allows 10 task retries only.  request "
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("FAILED  500  InternalServerError: Internal server error.  request "),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("ok      200"),
+        "the run goes on after failures: {}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "retried 1 of 3 task ids in 3 batches: 1 ok, 2 failed"
+    );
+}
+
+#[test]
+fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
+    let standin = StandIn::start();
+    let wrong_secret = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret"),
+    ];
+    let r = run_with_env(&standin, &wrong_secret, &["a"], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAILED  401  SignatureNotMatch"),
+        "{}",
+        r.stdout
+    );
+    assert!(standin.accepted_ids().is_empty());
+
+    let unknown = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "nobody"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "x"),
+    ];
+    let r = run_with_env(&standin, &unknown, &["a"], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAILED  401  Unauthorized"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_server_clock_far_off_is_reported_as_request_time_expired() {
+    let standin = StandIn::builder().clock_skew_secs(3600).build();
+    let r = run(&standin, &["a"], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAILED  400  RequestTimeExpired"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn proxy_answers_without_json_are_reported_sanitized() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::raw(
+        502,
+        "text/html",
+        "<html><body><h1>502 Bad Gateway</h1>\u{1b}[31m</body></html>",
+    ));
+    standin.push_reply(Reply::raw(503, "", ""));
+    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "batch 1/3   1 ids  FAILED  502  unexpected response body: \"502 Bad Gateway \\u{1b}[31m\""
+    );
+    assert_eq!(
+        lines[1],
+        "batch 2/3   1 ids  FAILED  503  empty response body"
+    );
+    assert!(lines[2].contains("ok      200"));
+    assert!(
+        !r.stdout.contains('\u{1b}'),
+        "no terminal escapes from the server reach the terminal"
+    );
+}
+
+#[test]
+fn connection_refused_is_a_failed_batch_and_exit_1() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // closed again: nothing listens there
+    let home = tempfile::tempdir().unwrap();
+    let out = command(&home)
+        .envs(DEMO_ENV)
+        .args([
+            "-e",
+            &format!("http://127.0.0.1:{port}"),
+            "-p",
+            DEMO_PROJECT,
+            "-l",
+            "l",
+            "-s",
+            "s",
+            "a",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn exit_2_for_usage_configuration_and_credentials_errors() {
+    let standin = StandIn::start();
+    let endpoint = standin.endpoint();
+    let target = [
+        "-e",
+        endpoint.as_str(),
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        DEMO_SHIPPER,
+    ];
+    let with_target = |extra: &[&'static str]| [&target[..], extra].concat();
+    let cases: Vec<(Env, Vec<&str>, &str)> = vec![
+        (
+            &DEMO_ENV,
+            with_target(&["--no-such-flag"]),
+            "unexpected argument '--no-such-flag'",
+        ),
+        (
+            &[],
+            with_target(&["a"]),
+            "no credentials found; tried the environment variables ALIBABA_CLOUD_ACCESS_KEY_ID",
+        ),
+        (
+            &DEMO_ENV,
+            vec![
+                "-e",
+                "https://h.example/path",
+                "-p",
+                "p-1",
+                "-l",
+                "l",
+                "-s",
+                "s",
+                "a",
+            ],
+            "invalid endpoint 'https://h.example/path': a path",
+        ),
+        (
+            &DEMO_ENV,
+            vec![
+                "-e",
+                "h.example",
+                "-p",
+                "Bad_Name",
+                "-l",
+                "l",
+                "-s",
+                "s",
+                "a",
+            ],
+            "invalid project name \"Bad_Name\"",
+        ),
+        (
+            &DEMO_ENV,
+            vec!["-e", "h.example", "-l", "l", "-s", "s", "a"],
+            "no project given; pass -p/--project NAME",
+        ),
+        (
+            &DEMO_ENV,
+            vec!["-p", "p-1", "-l", "l", "-s", "s", "a"],
+            "no endpoint given; pass -e/--endpoint HOST",
+        ),
+        (
+            &DEMO_ENV,
+            with_target(&["--json", "-q", "a"]),
+            "cannot be used with",
+        ),
+        (
+            &DEMO_ENV,
+            with_target(&["-", "-"]),
+            "'-' (read stdin) is given more than once",
+        ),
+    ];
+    for (env, args, message) in cases {
+        let home = tempfile::tempdir().unwrap();
+        let out = command(&home)
+            .envs(env.iter().copied())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("sls-retry: error: "),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_sends_nothing() {
+    let standin = StandIn::start();
+    let r = run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(standin.requests().is_empty(), "dry run sent something");
+    assert!(
+        r.stdout.starts_with(&format!(
+            "dry run: 12 task ids in 2 batches to {}; nothing is sent\n",
+            standin.endpoint()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("\nbatch 2/2  2 ids: task-011 task-012\nPUT "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!(
+        "Host: {DEMO_PROJECT}.127.0.0.1:{}\n",
+        standin.port()
+    )));
+    assert!(
+        r.stdout
+            .contains(&format!("Authorization: LOG {DEMO_KEY_ID}:<redacted>\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[\"task-011\",\"task-012\"]"));
+
+    let r = run(&standin, &["--dry-run", "--json", "a"], None);
+    let lines = r.json_lines();
+    assert_eq!(lines[0]["type"], "request");
+    assert_eq!(
+        lines[0]["headers"]["Authorization"],
+        format!("LOG {DEMO_KEY_ID}:<redacted>")
+    );
+    assert!(standin.requests().is_empty());
+}
+
+/// The secret and the STS token appear nowhere: not in the report, not at -vv, not in --dry-run,
+/// not in errors.
+#[test]
+fn secrets_never_reach_any_output() {
+    const SECRET: &str = "Sup3rSecretValue-do-not-print";
+    const TOKEN: &str = "STS-token-CAIS-do-not-print";
+    let standin = StandIn::builder()
+        .sts_account("STS.key-id", SECRET, TOKEN)
+        .build();
+    let env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.key-id"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET),
+        ("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN),
+    ];
+    let mut runs = Vec::new();
+    for args in [
+        vec!["-vv", "a", "b"],
+        vec!["-vv", "--json", "a"],
+        vec!["--dry-run", "-vv", "a"],
+        vec!["--dry-run", "--json", "a"],
+        vec!["-vv", "-p", "Bad_Name", "a"],
+    ] {
+        runs.push((args.clone(), run_with_env(&standin, &env, &args, None)));
+    }
+    // A rejected request too: wrong token for the key.
+    let wrong = [
+        env[0],
+        env[1],
+        ("ALIBABA_CLOUD_SECURITY_TOKEN", "wrong-token-do-not-print"),
+    ];
+    runs.push((
+        vec!["-vv"],
+        run_with_env(&standin, &wrong, &["-vv", "a"], None),
+    ));
+
+    assert_eq!(runs[0].1.code, 0, "{}", runs[0].1.stderr);
+    assert!(
+        runs[0].1.stderr.contains("request:"),
+        "-vv shows requests: {}",
+        runs[0].1.stderr
+    );
+    assert!(
+        runs[0]
+            .1
+            .stderr
+            .contains("x-acs-security-token: <redacted>"),
+        "{}",
+        runs[0].1.stderr
+    );
+    for (args, r) in &runs {
+        for secret in [SECRET, TOKEN, "wrong-token-do-not-print"] {
+            assert!(
+                !r.stdout.contains(secret),
+                "{args:?} stdout shows a secret:\n{}",
+                r.stdout
+            );
+            assert!(
+                !r.stderr.contains(secret),
+                "{args:?} stderr shows a secret:\n{}",
+                r.stderr
+            );
+        }
+    }
+    // The token was sent, and signed, on the accepted requests.
+    let sent = standin.requests();
+    assert!(
+        sent.iter()
+            .filter(|r| r.status == 200)
+            .all(|r| r.header("x-acs-security-token") == Some(TOKEN))
+    );
+    assert_eq!(standin.accepted_ids(), ["a", "b", "a"]);
+}
+
+#[test]
+fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
+    let standin = StandIn::start();
+    let r = run(&standin, &["-v", "a"], None);
+    assert_eq!(r.code, 0);
+    let request_id = &standin.requests()[0].request_id;
+    assert!(
+        r.stderr.contains(&format!(
+            "endpoint {} (Host {DEMO_PROJECT}.127.0.0.1:{})",
+            standin.endpoint(),
+            standin.port()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("-> 200 in "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("request id {request_id}")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.lines().all(|l| l.starts_with("sls-retry: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains("sls-retry:"),
+        "diagnostics stay off stdout"
+    );
+}

@@ -1,0 +1,56 @@
+//! The checked-in completions and man page under `completions/` must match what `--generate`
+//! prints; when the CLI changes, this fails and says how to regenerate them.
+
+use std::path::Path;
+
+use clap::ValueEnum;
+use sls_retry::cli::Generate;
+
+const BLESS: &str = "SLS_RETRY_BLESS";
+
+fn generate(kind: &str) -> Vec<u8> {
+    let home = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
+        .env_clear()
+        .env("HOME", home.path())
+        .args(["--generate", kind])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "--generate {kind} needs no credentials or target"
+    );
+    assert!(out.stderr.is_empty());
+    assert!(!out.stdout.is_empty());
+    out.stdout
+}
+
+#[test]
+fn checked_in_completions_and_man_page_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let bless = std::env::var_os(BLESS).is_some();
+    let mut stale = Vec::new();
+    for kind in Generate::value_variants() {
+        let name = kind.to_possible_value().unwrap().get_name().to_string();
+        let path = dir.join(kind.file_name());
+        let fresh = generate(&name);
+        if std::fs::read(&path).ok().as_deref() == Some(&fresh[..]) {
+            continue;
+        }
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &fresh).unwrap();
+        } else {
+            stale.push(format!(
+                "  cargo run --quiet -- --generate {name} > completions/{}",
+                kind.file_name()
+            ));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "completions/ is stale; regenerate everything with\n  {BLESS}=1 cargo test --locked --test completions\nor file by file:\n{}",
+        stale.join("\n")
+    );
+}

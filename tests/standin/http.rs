@@ -1,0 +1,206 @@
+//! The stand-in's HTTP/1.1 side: request heads (httparse) and bodies off a socket, answers back, keep-alive.
+// Hand-rolled rather than a server crate so tests can later inject faults at the socket level.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+
+use super::{Reply, Shared, sls};
+
+/// Larger heads are refused; SLS requests have about ten short headers.
+const MAX_HEAD: usize = 64 * 1024;
+/// Larger bodies are refused; ten task ids take well under 11 KiB.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// A request as received; header names lower-cased.
+pub(super) struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    keep_alive: bool,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer ready for the wire; Content-Length and Connection are added when it is written.
+pub(super) struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+enum ReadError {
+    /// The peer went away (or the stand-in is stopping): nobody to answer.
+    Gone,
+    /// Not HTTP we can serve: answer this, then close.
+    Malformed(Reply),
+}
+
+/// Serves one connection until the client closes it, asks to, or sends something unparseable.
+pub(super) fn serve(mut stream: TcpStream, shared: &Shared) {
+    serve_requests(&mut stream, shared);
+    // The accept loop holds a clone of this socket, so dropping ours would not close it.
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+fn serve_requests(stream: &mut TcpStream, shared: &Shared) {
+    let mut buf = Vec::new();
+    loop {
+        let (response, keep_alive) = match read_request(stream, &mut buf) {
+            Ok(Some(request)) => (sls::handle(shared, &request), request.keep_alive),
+            Ok(None) | Err(ReadError::Gone) => return,
+            Err(ReadError::Malformed(reply)) => (sls::reject_malformed(shared, &reply), false),
+        };
+        // Socket-level faults (drop the connection, truncate or delay the answer) get decided here,
+        // per request, once they are needed.
+        if write_response(stream, &response, keep_alive).is_err() || !keep_alive {
+            return;
+        }
+    }
+}
+
+/// The next request on the connection; `None` when the client closed it between requests.
+/// Bytes past the request (a pipelined next one) stay in `buf`.
+fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Request>, ReadError> {
+    let (mut request, head_len, body_len) = loop {
+        if let Some(head) = parse_head(buf)? {
+            break head;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(malformed(400, "BadRequest", "Request header is too large."));
+        }
+        if fill(stream, buf)? == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(ReadError::Gone)
+            };
+        }
+    };
+    while buf.len() < head_len + body_len {
+        if fill(stream, buf)? == 0 {
+            return Err(ReadError::Gone);
+        }
+    }
+    request.body = buf[head_len..head_len + body_len].to_vec();
+    buf.drain(..head_len + body_len);
+    Ok(Some(request))
+}
+
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
+    let mut chunk = [0; 8192];
+    let n = stream.read(&mut chunk).map_err(|_| ReadError::Gone)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+/// The request head, its length and the body length, once `buf` holds a whole head.
+fn parse_head(buf: &[u8]) -> Result<Option<(Request, usize, usize)>, ReadError> {
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let mut head = httparse::Request::new(&mut slots);
+    let head_len = match head.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => {
+            return Err(malformed(
+                400,
+                "BadRequest",
+                &format!("Malformed HTTP request: {e}."),
+            ));
+        }
+    };
+    let target = head.path.unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers: Vec<(String, String)> = head
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Without Content-Length there is no telling where a chunked body ends; SLS wants it anyway.
+    if find("transfer-encoding").is_some() {
+        let message = "Content-Length does not exist in http header when it is necessary.";
+        return Err(malformed(411, "MissingContentLength", message));
+    }
+    let body_len = match find("content-length").map(|v| v.trim().parse::<usize>()) {
+        None => 0,
+        Some(Ok(len)) if len <= MAX_BODY => len,
+        Some(Ok(_)) => return Err(malformed(413, "PostBodyTooLarge", "Body is too large.")),
+        Some(Err(_)) => return Err(malformed(400, "BadRequest", "Content-Length is invalid.")),
+    };
+    let connection = find("connection").unwrap_or("").to_ascii_lowercase();
+    let keep_alive = match head.version {
+        Some(0) => connection.contains("keep-alive"),
+        _ => !connection.contains("close"),
+    };
+    let request = Request {
+        method: head.method.unwrap_or("").to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers,
+        body: Vec::new(),
+        keep_alive,
+    };
+    Ok(Some((request, head_len, body_len)))
+}
+
+fn malformed(status: u16, code: &str, message: &str) -> ReadError {
+    ReadError::Malformed(Reply::error(status, code, message))
+}
+
+fn write_response(stream: &mut TcpStream, response: &Response, keep_alive: bool) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    // One buffer, one write: a later truncation fault can cut it at any byte.
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&response.body);
+    stream.write_all(&bytes)?;
+    stream.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}

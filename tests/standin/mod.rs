@@ -1,0 +1,292 @@
+//! Loopback stand-in for SLS: a small HTTP/1.1 server that checks requests the way SLS does and records what it received, for the integration tests and `cargo run --example standin`.
+// Included with `mod standin;` by several test crates and by the example; none of them uses every item.
+#![allow(dead_code)]
+
+mod http;
+mod sls;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+pub const DEMO_PROJECT: &str = "demo-project";
+pub const DEMO_LOGSTORE: &str = "demo-logstore";
+pub const DEMO_SHIPPER: &str = "demo-shipper";
+pub const DEMO_KEY_ID: &str = "demo-key-id";
+pub const DEMO_KEY_SECRET: &str = "demo-key-secret";
+
+/// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
+pub struct StandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+/// One request as received, with what the stand-in answered.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// Names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub status: u16,
+    pub error_code: Option<String>,
+    /// Empty when the answer carried no `x-log-requestid` (a scripted `Reply::raw`).
+    pub request_id: String,
+    /// The task ids this request got accepted (empty unless it was a successful RetryShipperTask).
+    pub accepted_ids: Vec<String>,
+}
+
+impl Recorded {
+    /// The first header of that name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A canned answer for the next authenticated RetryShipperTask request (see `StandIn::push_reply`).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    error_code: Option<String>,
+    with_request_id: bool,
+}
+
+impl Reply {
+    /// An SLS error: JSON body `{"errorCode","errorMessage"}` and an `x-log-requestid`.
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        let body = serde_json::json!({ "errorCode": code, "errorMessage": message });
+        Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.to_string().into_bytes(),
+            error_code: Some(code.into()),
+            with_request_id: true,
+        }
+    }
+
+    /// Whatever a proxy in front of SLS might send (an HTML 502, an empty 503): no `x-log-requestid`,
+    /// and no Content-Type when `content_type` is empty.
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            content_type: (!content_type.is_empty()).then(|| content_type.into()),
+            body: body.into(),
+            error_code: None,
+            with_request_id: false,
+        }
+    }
+
+    /// RetryShipperTask's success: 200, empty body, `x-log-requestid`.
+    fn ok() -> Reply {
+        Reply {
+            with_request_id: true,
+            ..Reply::raw(200, "", "")
+        }
+    }
+}
+
+type Hook = Arc<dyn Fn(&Recorded) + Send + Sync>;
+
+/// Configures the world the stand-in serves; anything not added falls back to the demo defaults.
+#[derive(Default)]
+pub struct Builder {
+    world: sls::World,
+    port: u16,
+    on_request: Option<Hook>,
+}
+
+impl Builder {
+    pub fn project(mut self, name: &str) -> Self {
+        self.world.projects.push(name.into());
+        self
+    }
+
+    pub fn logstore(mut self, name: &str) -> Self {
+        self.world.logstores.push(name.into());
+        self
+    }
+
+    pub fn shipper(mut self, name: &str) -> Self {
+        self.world.shippers.push(name.into());
+        self
+    }
+
+    pub fn account(mut self, key_id: &str, secret: &str) -> Self {
+        self.world
+            .accounts
+            .push((key_id.into(), secret.into(), None));
+        self
+    }
+
+    /// An STS account: requests must also carry `x-acs-security-token: {token}`.
+    pub fn sts_account(mut self, key_id: &str, secret: &str, token: &str) -> Self {
+        let account = (key_id.into(), secret.into(), Some(token.into()));
+        self.world.accounts.push(account);
+        self
+    }
+
+    /// 0 (the default) picks a free port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Server clock = system clock + `secs`; it decides RequestTimeExpired and the `Date` answered.
+    pub fn clock_skew_secs(mut self, secs: i64) -> Self {
+        self.world.clock_skew_secs = secs;
+        self
+    }
+
+    /// Called on the connection's thread after each answered request (the example logs with it).
+    pub fn on_request(mut self, hook: impl Fn(&Recorded) + Send + Sync + 'static) -> Self {
+        self.on_request = Some(Arc::new(hook));
+        self
+    }
+
+    pub fn build(self) -> StandIn {
+        self.try_build()
+            .expect("start the SLS stand-in on 127.0.0.1")
+    }
+
+    pub fn try_build(mut self) -> io::Result<StandIn> {
+        self.world.fill_defaults();
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            world: self.world,
+            on_request: self.on_request,
+            stopping: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            log: Mutex::default(),
+        });
+        let accept_shared = Arc::clone(&shared);
+        let accept = thread::spawn(move || accept_loop(listener, &accept_shared));
+        Ok(StandIn {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+impl StandIn {
+    /// The demo world on a free port.
+    pub fn start() -> StandIn {
+        Builder::default().build()
+    }
+
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The ids of each accepted RetryShipperTask call, in arrival order.
+    pub fn accepted(&self) -> Vec<Vec<String>> {
+        self.shared.log().accepted.clone()
+    }
+
+    pub fn accepted_ids(&self) -> Vec<String> {
+        self.accepted().concat()
+    }
+
+    /// Every well-formed request received (malformed ones are answered 400 but not recorded).
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.log().requests.clone()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(SeqCst)
+    }
+
+    /// Queue a canned answer; each authenticated RetryShipperTask request takes the oldest one instead of being accepted.
+    pub fn push_reply(&self, reply: Reply) {
+        self.shared.log().replies.push_back(reply);
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, SeqCst);
+        // accept() only returns on a connection, so make one.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// State shared by the accept loop and the connection threads.
+struct Shared {
+    world: sls::World,
+    on_request: Option<Hook>,
+    stopping: AtomicBool,
+    connections: AtomicUsize,
+    log: Mutex<Log>,
+}
+
+#[derive(Default)]
+struct Log {
+    requests: Vec<Recorded>,
+    accepted: Vec<Vec<String>>,
+    replies: VecDeque<Reply>,
+}
+
+impl Shared {
+    fn log(&self) -> MutexGuard<'_, Log> {
+        // A poisoned lock only means a test thread panicked; the data is still worth reading.
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
+    let mut open: Vec<(TcpStream, JoinHandle<()>)> = Vec::new();
+    for stream in listener.incoming() {
+        if shared.stopping.load(SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else {
+            // Out of file descriptors or similar: don't spin.
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        shared.connections.fetch_add(1, SeqCst);
+        let Ok(handle) = stream.try_clone() else {
+            continue;
+        };
+        let conn_shared = Arc::clone(shared);
+        open.retain(|(_, thread)| !thread.is_finished());
+        open.push((
+            handle,
+            thread::spawn(move || http::serve(stream, &conn_shared)),
+        ));
+    }
+    // Clients may keep idle keep-alive connections open; close them so every thread ends.
+    for (stream, thread) in open {
+        let _ = stream.shutdown(Shutdown::Both);
+        let _ = thread.join();
+    }
+}

@@ -1,0 +1,370 @@
+//! What the stand-in does with a request, as SLS would: project, signature v1, body digest, date, then RetryShipperTask.
+// The signature check is written here from the SPEC, apart from src/sign.rs, so it is an independent
+// witness; tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
+
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use md5::{Digest, Md5};
+
+use super::http::{Request, Response};
+use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
+use super::{Recorded, Reply, Shared};
+
+/// How far the request's Date may be from the server clock (SPEC 1.3).
+const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Task ids per RetryShipperTask call (SPEC 1.1).
+const MAX_IDS: usize = 10;
+
+/// The projects, logstores, shippers and accounts that exist, and the server clock.
+#[derive(Default)]
+pub(super) struct World {
+    pub projects: Vec<String>,
+    pub logstores: Vec<String>,
+    pub shippers: Vec<String>,
+    /// (AccessKeyId, AccessKeySecret, STS token)
+    pub accounts: Vec<(String, String, Option<String>)>,
+    pub clock_skew_secs: i64,
+}
+
+impl World {
+    pub fn fill_defaults(&mut self) {
+        for (names, default) in [
+            (&mut self.projects, DEMO_PROJECT),
+            (&mut self.logstores, DEMO_LOGSTORE),
+            (&mut self.shippers, DEMO_SHIPPER),
+        ] {
+            if names.is_empty() {
+                names.push(default.into());
+            }
+        }
+        if self.accounts.is_empty() {
+            let demo = (DEMO_KEY_ID.into(), DEMO_KEY_SECRET.into(), None);
+            self.accounts.push(demo);
+        }
+    }
+
+    fn now(&self) -> SystemTime {
+        let skew = Duration::from_secs(self.clock_skew_secs.unsigned_abs());
+        let now = SystemTime::now();
+        if self.clock_skew_secs >= 0 {
+            now + skew
+        } else {
+            now - skew
+        }
+    }
+}
+
+/// Answers one request and records it, before the answer goes out: a client holding the answer sees the record.
+pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
+    let now = shared.world.now();
+    let (reply, accepted) = match dispatch(shared, request, now) {
+        Ok(ids) => (Reply::ok(), Some(ids)),
+        Err(reply) => (reply, None),
+    };
+    let request_id = if reply.with_request_id {
+        new_request_id(now)
+    } else {
+        String::new()
+    };
+    let recorded = Recorded {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+        status: reply.status,
+        error_code: reply.error_code.clone(),
+        request_id: request_id.clone(),
+        accepted_ids: accepted.clone().unwrap_or_default(),
+    };
+    {
+        let mut log = shared.log();
+        log.accepted.extend(accepted);
+        log.requests.push(recorded.clone());
+    }
+    if let Some(hook) = &shared.on_request {
+        hook(&recorded);
+    }
+    render(&reply, now, &request_id)
+}
+
+/// The answer to something that is not HTTP we serve; it is not recorded.
+pub(super) fn reject_malformed(shared: &Shared, reply: &Reply) -> Response {
+    let now = shared.world.now();
+    render(reply, now, &new_request_id(now))
+}
+
+fn dispatch(shared: &Shared, request: &Request, now: SystemTime) -> Result<Vec<String>, Reply> {
+    let world = &shared.world;
+    check_project(world, request)?;
+    authenticate(world, request)?;
+    check_body(request)?;
+    check_date(request, now)?;
+    let path = &request.path;
+    match (request.method.as_str(), shipper_tasks(path)) {
+        ("PUT", Some((logstore, shipper))) => {
+            let scripted = shared.log().replies.pop_front();
+            if let Some(reply) = scripted {
+                return Err(reply);
+            }
+            if !world.logstores.iter().any(|l| l == logstore) {
+                let message = format!("Logstore {logstore} does not exist.");
+                return fail(404, "LogStoreNotExist", message);
+            }
+            if !world.shippers.iter().any(|s| s == shipper) {
+                return fail(400, "ShipperNotExist", "Shipper does not exist.");
+            }
+            task_ids(&request.body)
+        }
+        // GetShipperStatus (SPEC 1.2) comes next on this route.
+        ("GET", Some(_)) => {
+            let message = "GetShipperStatus is not in the stand-in yet.";
+            fail(400, "ParameterInvalid", message)
+        }
+        // SLS documents no code for an unknown API; this one is our choice.
+        (method, _) => fail(404, "NotFound", format!("No API at {method} {path}.")),
+    }
+}
+
+fn fail<T>(status: u16, code: &str, message: impl AsRef<str>) -> Result<T, Reply> {
+    Err(Reply::error(status, code, message.as_ref()))
+}
+
+/// The project is the Host's first label: `Host: {project}.{endpoint}`.
+fn check_project(world: &World, request: &Request) -> Result<(), Reply> {
+    let Some(host) = request.header("host") else {
+        return fail(400, "MissingHost", "Host does not exist in http header.");
+    };
+    let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+    let project = name.split_once('.').map(|(project, _)| project);
+    match project {
+        Some(p) if world.projects.iter().any(|known| known == p) => Ok(()),
+        _ => {
+            let message = format!("Project {} does not exist.", project.unwrap_or(name));
+            fail(404, "ProjectNotExist", message)
+        }
+    }
+}
+
+fn authenticate(world: &World, request: &Request) -> Result<(), Reply> {
+    let fixed = [
+        ("x-log-apiversion", "0.6.0", "APIVersion"),
+        ("x-log-signaturemethod", "hmac-sha1", "SignatureMethod"),
+    ];
+    for (name, wanted, code) in fixed {
+        let (code, message) = match request.header(name) {
+            Some(value) if value == wanted => continue,
+            None => (
+                format!("Missing{code}"),
+                format!("{name} does not exist in http header."),
+            ),
+            Some(value) => (
+                format!("Invalid{code}"),
+                format!("{name} {value} is unsupported."),
+            ),
+        };
+        return fail(400, &code, message);
+    }
+    let authorization = request.header("authorization").unwrap_or("");
+    let parts = authorization
+        .strip_prefix("LOG ")
+        .and_then(|v| v.split_once(':'));
+    let Some((key_id, signature)) = parts else {
+        let message = "Authorization is not 'LOG AccessKeyId:Signature'.";
+        return fail(401, "Unauthorized", message);
+    };
+    let Some((_, secret, token)) = world.accounts.iter().find(|a| a.0 == key_id) else {
+        return fail(
+            401,
+            "Unauthorized",
+            format!("AccessKeyId not found: {key_id}"),
+        );
+    };
+    let sent_token = request.header("x-acs-security-token");
+    if token
+        .as_deref()
+        .is_some_and(|token| sent_token != Some(token))
+    {
+        let message = "The security token you provided is invalid.";
+        return fail(401, "Unauthorized", message);
+    }
+    if signature != sign(secret, &string_to_sign(request)) {
+        let message = format!("Signature {signature} is not matched.");
+        return fail(401, "SignatureNotMatch", message);
+    }
+    Ok(())
+}
+
+/// The body must be the one the client hashed: Content-MD5 and x-log-bodyrawsize are signed, the body is not.
+fn check_body(request: &Request) -> Result<(), Reply> {
+    let body = &request.body;
+    let raw_size = request.header("x-log-bodyrawsize").map(str::trim);
+    if raw_size.is_some_and(|size| size.parse() != Ok(body.len())) {
+        return fail(400, "InvalidBodyRawSize", "x-log-bodyrawsize is invalid.");
+    }
+    if !body.is_empty() && request.header("content-type").is_none() {
+        let message = "Content-Type does not exist in http header when body is not empty.";
+        return fail(400, "MissingContentType", message);
+    }
+    // SLS documents no code for these two; named like its MissingContentType and InvalidBodyRawSize.
+    match request.header("content-md5") {
+        None if body.is_empty() => Ok(()),
+        Some(md5) if md5 == md5_hex(body) => Ok(()),
+        None => {
+            let message = "Content-MD5 does not exist in http header.";
+            fail(400, "MissingContentMD5", message)
+        }
+        Some(md5) => {
+            let message = format!("Content-MD5 {md5} does not match the body.");
+            fail(400, "InvalidContentMD5", message)
+        }
+    }
+}
+
+fn check_date(request: &Request, now: SystemTime) -> Result<(), Reply> {
+    let Some(date) = request_date(request) else {
+        return fail(400, "MissingDate", "Date does not exist in http header.");
+    };
+    let Ok(sent) = httpdate::parse_http_date(date) else {
+        let message = format!("Request time {date} not follow RFC822 spec.");
+        return fail(400, "InvalidRequestTime", message);
+    };
+    let distance = now.duration_since(sent).unwrap_or_else(|e| e.duration());
+    if distance > DATE_WINDOW {
+        let server = httpdate::fmt_http_date(now);
+        let message =
+            format!("Request time {date} has been expired while server time is {server}.");
+        return fail(400, "RequestTimeExpired", message);
+    }
+    Ok(())
+}
+
+/// `Date`, or `x-log-date` when a proxy dropped `Date` (the reason SDKs send it, SPEC 1.4).
+fn request_date(request: &Request) -> Option<&str> {
+    let date = request.header("date");
+    date.or_else(|| request.header("x-log-date"))
+}
+
+/// `(logstore, shipper)` for `/logstores/{logstore}/shipper/{shipper}/tasks`.
+fn shipper_tasks(path: &str) -> Option<(&str, &str)> {
+    let inner = path.strip_prefix("/logstores/")?.strip_suffix("/tasks")?;
+    let (logstore, shipper) = inner.split_once("/shipper/")?;
+    let plain = |name: &str| !name.is_empty() && !name.contains('/');
+    (plain(logstore) && plain(shipper)).then_some((logstore, shipper))
+}
+
+fn task_ids(body: &[u8]) -> Result<Vec<String>, Reply> {
+    let Ok(ids) = serde_json::from_slice::<Vec<String>>(body) else {
+        let message = "The request body is not a JSON array of task id strings.";
+        return fail(400, "PostBodyInvalid", message);
+    };
+    if ids.len() > MAX_IDS {
+        let message = "Each time allows 10 task retries only.";
+        return fail(400, "ParameterInvalid", message);
+    }
+    Ok(ids)
+}
+
+/// SPEC 1.4, rebuilt from what was received.
+pub(super) fn string_to_sign(request: &Request) -> String {
+    let header = |name| request.header(name).unwrap_or("");
+    let mut sts = format!("{}\n", request.method);
+    for line in [header("content-md5"), header("content-type")] {
+        sts.push_str(&format!("{line}\n"));
+    }
+    sts.push_str(&format!("{}\n", request_date(request).unwrap_or("")));
+    let signed = |name: &str| {
+        (name.starts_with("x-log-") || name.starts_with("x-acs-")) && name != "x-log-date"
+    };
+    let mut lines: Vec<String> = (request.headers.iter())
+        .filter(|(name, _)| signed(name))
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect();
+    lines.sort();
+    sts.push_str(&lines.concat());
+    sts.push_str(&request.path);
+    if !request.query.is_empty() {
+        sts.push('?');
+        sts.push_str(&canonical_query(&request.query));
+    }
+    sts
+}
+
+/// `k=v` pairs sorted by key, values decoded (SDKs sign them unencoded), empty values kept as `k=`.
+fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = (query.split('&'))
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+        .collect();
+    pairs.sort();
+    let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join("&")
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok());
+        let escaped = hex.filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        match (
+            bytes[i],
+            escaped.and_then(|hex| u8::from_str_radix(hex, 16).ok()),
+        ) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 2;
+            }
+            // Form encoding, as Python requests and Go's url.Values write queries, makes spaces '+'.
+            (b'+', _) => out.push(b' '),
+            (byte, _) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// base64(HMAC-SHA1(secret, string to sign)), the part after `LOG {key id}:`.
+pub(super) fn sign(secret: &str, string_to_sign: &str) -> String {
+    let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.as_bytes());
+    let mut mac = mac.expect("HMAC takes keys of any length");
+    mac.update(string_to_sign.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+pub(super) fn md5_hex(body: &[u8]) -> String {
+    let digest = Md5::digest(body);
+    digest.iter().map(|byte| format!("{byte:02X}")).collect()
+}
+
+fn render(reply: &Reply, now: SystemTime, request_id: &str) -> Response {
+    let mut headers = vec![("Server", "sls-standin".to_string())];
+    headers.push(("Date", httpdate::fmt_http_date(now)));
+    if let Some(content_type) = &reply.content_type {
+        headers.push(("Content-Type", content_type.clone()));
+    }
+    if !request_id.is_empty() {
+        headers.push(("x-log-requestid", request_id.to_string()));
+    }
+    let body = reply.body.clone();
+    Response {
+        status: reply.status,
+        headers,
+        body,
+    }
+}
+
+/// 24 upper-case hex digits like SLS's (which start with the unix time): time, process id, a counter.
+fn new_request_id(now: SystemTime) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32;
+    let (pid, n) = (std::process::id(), COUNTER.fetch_add(1, SeqCst));
+    format!("{secs:08X}{pid:08X}{n:08X}")
+}

@@ -23,7 +23,7 @@ _sls__retry() {
 
     case "${cmd}" in
         sls__retry)
-            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --batch-size --timeout --dry-run --json --quiet --verbose --generate --help --version"
+            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --signature-version --profile --config --batch-size --timeout --dry-run --json --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,22 @@ _sls__retry() {
                     return 0
                     ;;
                 -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-version)
+                    COMPREPLY=($(compgen -W "1 4" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

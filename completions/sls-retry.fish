@@ -2,14 +2,20 @@ complete -c sls-retry -s p -l project -d 'SLS project' -r
 complete -c sls-retry -s l -l logstore -d 'Logstore the shipper belongs to' -r
 complete -c sls-retry -s s -l shipper -d 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried' -r
 complete -c sls-retry -s e -l endpoint -d 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given' -r
+complete -c sls-retry -l region -d 'Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is set, and the signature v4 scope' -r
+complete -c sls-retry -l signature-version -d 'Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4 for -acdr-ut- regions' -r -f -a "1\t''
+4\t''"
+complete -c sls-retry -l profile -d 'Profile to use, from the profile file or else the aliyun CLI\'s config [env: SLS_RETRY_PROFILE] [default: default]' -r
+complete -c sls-retry -l config -d 'Profile file [env: SLS_RETRY_CONFIG] [default: <config dir>/sls-retry/config.toml]' -r -F
 complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
-complete -c sls-retry -l timeout -d 'Seconds allowed for each request (connecting included)' -r
+complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included [default: 30]' -r
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
 complete-zsh\t''
 complete-fish\t''
 complete-powershell\t''
 complete-elvish\t''
 man\t''"
+complete -c sls-retry -l intranet -d 'With a region: use the VPC endpoint {region}-intranet.log.aliyuncs.com'
 complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (signature and token redacted); send nothing'
 complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
 complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use clap::builder::TypedValueParser as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 
 const AFTER_HELP: &str = "\
@@ -11,8 +12,10 @@ Examples:
   cat failed-ids.txt | sls-retry -e cn-hangzhou.log.aliyuncs.com -p P -l L -s S
   sls-retry ... --json < ids.json | jq -c 'select(.type == \"batch\" and .status != \"ok\")'
 
-Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
-ALIBABA_CLOUD_SECURITY_TOKEN (STS); secrets are never accepted as flags.
+Credentials: a named profile (--profile), else ALIBABA_CLOUD_ACCESS_KEY_ID,
+ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN (STS), else the [default]
+profile of the profile file, else the aliyun CLI's current profile (~/.aliyun/config.json).
+Secrets are never accepted as flags; -v names the source of every setting.
 
 Exit status: 0 every batch accepted (or nothing to retry), 1 some batch rejected or not
 delivered, 2 nothing sent (usage, configuration, credentials or input error).";
@@ -42,15 +45,39 @@ pub struct Cli {
     #[arg(short, long, value_name = "HOST|URL")]
     pub endpoint: Option<String>,
 
+    /// Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is
+    /// set, and the signature v4 scope.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// With a region: use the VPC endpoint {region}-intranet.log.aliyuncs.com.
+    #[arg(long, conflicts_with = "endpoint")]
+    pub intranet: bool,
+
+    /// Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4
+    /// for -acdr-ut- regions.
+    #[arg(long, value_name = "1|4",
+          value_parser = clap::builder::PossibleValuesParser::new(["1", "4"])
+              .map(|v| v.parse::<u8>().expect("a possible value")))]
+    pub signature_version: Option<u8>,
+
+    /// Profile to use, from the profile file or else the aliyun CLI's config
+    /// [env: SLS_RETRY_PROFILE] [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Profile file [env: SLS_RETRY_CONFIG] [default: <config dir>/sls-retry/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Task IDs per RetryShipperTask call.
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u8).range(1..=10))]
     pub batch_size: u8,
 
-    /// Seconds allowed for each request (connecting included).
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
+    /// Seconds allowed for each request, connecting included [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
 
     /// Print the batches and the signed requests (signature and token redacted); send nothing.
     #[arg(long)]

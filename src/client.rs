@@ -9,7 +9,7 @@ use crate::diag::Diag;
 use crate::endpoint::Endpoint;
 use crate::ids::TaskId;
 use crate::outcome::{Outcome, RawResponse};
-use crate::sign::{self, Signed};
+use crate::sign::{self, SignatureVersion, Signed};
 
 /// Error bodies are tiny; anything bigger is not SLS talking.
 const MAX_BODY_BYTES: u64 = 64 * 1024;
@@ -46,6 +46,7 @@ pub struct Client {
     endpoint: Endpoint,
     project: String,
     credentials: Credentials,
+    signature: SignatureVersion,
     timeout: Duration,
 }
 
@@ -68,6 +69,7 @@ impl Client {
             endpoint: config.endpoint.clone(),
             project: config.project.clone(),
             credentials: config.credentials.clone(),
+            signature: config.signature.clone(),
             timeout: config.timeout,
         }
     }
@@ -82,21 +84,24 @@ impl Client {
     ) -> Prepared {
         let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
         let body = serde_json::to_vec(ids).expect("a list of strings serializes");
-        let signed = sign::sign_v1(
+        let host = self.endpoint.host_header(&self.project);
+        let signed = sign::sign(
             &sign::Request {
                 method: "PUT",
                 path: &path,
                 query: &[],
+                host: &host,
                 content_type: Some("application/json"),
                 body: &body,
             },
             &self.credentials,
+            &self.signature,
             now,
         );
         Prepared {
             method: "PUT",
             url: format!("{}{path}", self.endpoint.base_url(&self.project)),
-            host: self.endpoint.host_header(&self.project),
+            host,
             signed,
             body,
         }

@@ -86,6 +86,31 @@ impl Endpoint {
         Ok(Endpoint { scheme, host, port })
     }
 
+    /// The public (or, with `intranet`, VPC) SLS endpoint of a region, over https.
+    pub fn for_region(region: &str, intranet: bool) -> Endpoint {
+        let suffix = if intranet { "-intranet" } else { "" };
+        Endpoint {
+            scheme: Scheme::Https,
+            host: format!("{region}{suffix}.log.aliyuncs.com"),
+            port: None,
+        }
+    }
+
+    /// The region an SLS endpoint names (`cn-hangzhou.log.aliyuncs.com`,
+    /// `cn-hangzhou-intranet.log.aliyuncs.com`, `cn-hangzhou-share.log.aliyuncs.com`), if any.
+    pub fn region(&self) -> Option<&str> {
+        let label = self
+            .host
+            .strip_suffix(".log.aliyuncs.com")
+            .or_else(|| self.host.strip_suffix(".sls.aliyuncs.com"))?;
+        // The Go SDK's rule: strip the first of these suffixes that matches.
+        let region = ["-intranet", "-share", "-vpc"]
+            .iter()
+            .find_map(|suffix| label.strip_suffix(suffix))
+            .unwrap_or(label);
+        (!region.is_empty() && !region.contains('.')).then_some(region)
+    }
+
     /// An IP literal or `localhost`: connect to it as is, and only name the project in `Host`.
     pub fn is_direct(&self) -> bool {
         self.host == "localhost" || self.ip().is_some()
@@ -244,5 +269,40 @@ mod tests {
         assert!(v6.is_loopback());
 
         assert!(!ep("10.0.0.1").is_loopback() && ep("10.0.0.1").is_direct());
+    }
+
+    #[test]
+    fn regions_and_endpoints() {
+        assert_eq!(
+            Endpoint::for_region("cn-hangzhou", false).to_string(),
+            "https://cn-hangzhou.log.aliyuncs.com"
+        );
+        assert_eq!(
+            Endpoint::for_region("cn-hangzhou", true).to_string(),
+            "https://cn-hangzhou-intranet.log.aliyuncs.com"
+        );
+        for (endpoint, region) in [
+            ("cn-hangzhou.log.aliyuncs.com", Some("cn-hangzhou")),
+            (
+                "http://cn-shanghai-intranet.log.aliyuncs.com",
+                Some("cn-shanghai"),
+            ),
+            (
+                "ap-southeast-1-share.log.aliyuncs.com",
+                Some("ap-southeast-1"),
+            ),
+            (
+                "cn-hangzhou-acdr-ut-1.log.aliyuncs.com",
+                Some("cn-hangzhou-acdr-ut-1"),
+            ),
+            (
+                "cn-hangzhou-acdr-ut-1-vpc.sls.aliyuncs.com",
+                Some("cn-hangzhou-acdr-ut-1"),
+            ),
+            ("log-global.aliyuncs.com", None),
+            ("http://127.0.0.1:8080", None),
+        ] {
+            assert_eq!(ep(endpoint).region(), region, "{endpoint}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! The binary in `main.rs` wires these modules together; they are a library so that tests,
 //! benchmarks and fuzz targets can reach the pure parts (signer, ID parsing, batching).
 
+pub mod aliyun_cli;
 pub mod batch;
 pub mod cli;
 pub mod client;
@@ -13,5 +14,6 @@ pub mod endpoint;
 pub mod exit;
 pub mod ids;
 pub mod outcome;
+pub mod profile;
 pub mod report;
 pub mod sign;

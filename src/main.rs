@@ -10,12 +10,13 @@ use clap::Parser;
 use sls_retry::batch;
 use sls_retry::cli::{self, Cli};
 use sls_retry::client::Client;
-use sls_retry::config::Config;
+use sls_retry::config::{Config, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected};
 use sls_retry::outcome::Outcome;
 use sls_retry::report::Reporter;
+use sls_retry::sign::SignatureVersion;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -48,17 +49,28 @@ fn run(cli: Cli) -> Result<Exit> {
         };
     }
 
-    let config = Config::resolve(&cli, &|name| std::env::var(name).ok())?;
+    let config = Config::resolve(
+        &cli,
+        &|name| std::env::var(name).ok(),
+        &Paths::from_system(),
+    )?;
     let diag = Diag::new(config.verbose);
+    for warning in &config.warnings {
+        diag.warn(warning);
+    }
     for (setting, source) in &config.sources {
         diag.info(|| format!("{setting} from {source}"));
     }
     diag.info(|| {
         format!(
-            "endpoint {} (Host {}), AccessKeyId {}",
+            "endpoint {} (Host {}), AccessKeyId {}, signature {}",
             config.endpoint.base_url(&config.project),
             config.endpoint.host_header(&config.project),
-            config.credentials.access_key_id
+            config.credentials.access_key_id,
+            match &config.signature {
+                SignatureVersion::V1 => "v1".to_string(),
+                SignatureVersion::V4 { region } => format!("v4 ({region})"),
+            }
         )
     });
 

@@ -8,7 +8,9 @@ use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::process::{Command, ExitCode, Stdio};
 
-use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
+use standin::{
+    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
+};
 use standin::{Recorded, StandIn};
 
 const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--demo]
@@ -59,7 +61,9 @@ fn serve(port: u16) -> ExitCode {
     let endpoint = standin.endpoint();
     println!("SLS stand-in listening on {endpoint}");
     println!("  project {DEMO_PROJECT}, logstore {DEMO_LOGSTORE}, shipper {DEMO_SHIPPER}");
-    println!("  AccessKeyId {DEMO_KEY_ID}, AccessKeySecret {DEMO_KEY_SECRET}");
+    println!(
+        "  AccessKeyId {DEMO_KEY_ID}, AccessKeySecret {DEMO_KEY_SECRET}, v4 region {DEMO_REGION}"
+    );
     println!("try:");
     println!(
         "  ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEMO_KEY_SECRET} \
@@ -78,12 +82,16 @@ fn log_request(r: &Recorded) {
         format!("?{}", r.query)
     };
     let code = r.error_code.as_deref().unwrap_or("-");
+    let signed = match r.signature_version {
+        0 => String::new(),
+        n => format!(" (v{n})"),
+    };
     let accepted = match r.accepted_ids.len() {
         0 => String::new(),
         n => format!(" accepted {n} ids: {}", r.accepted_ids.join(" ")),
     };
     eprintln!(
-        "{} {}{query} -> {} {code}{accepted}",
+        "{} {}{query}{signed} -> {} {code}{accepted}",
         r.method, r.path, r.status
     );
 }

@@ -419,7 +419,7 @@ fn locate(
         if level.endpoint.is_some() {
             level.source.clone()
         } else {
-            format!("region from {}", level.source)
+            format!("{} (derived from its region)", level.source)
         },
     ));
 

@@ -161,6 +161,17 @@ mod tests {
         );
     }
 
+    /// The shipped example must stay loadable: every key in it is one we read.
+    #[test]
+    fn the_example_file_parses() {
+        let profiles = parse(include_str!("../config.example.toml")).unwrap();
+        assert_eq!(
+            profiles.keys().collect::<Vec<_>>(),
+            ["default", "prod", "staging"]
+        );
+        assert!(profiles["prod"].credentials_command.is_some());
+    }
+
     #[test]
     fn errors_name_the_line() {
         let err = parse("[default]\nregion = \"cn-hangzhou\"\nacess_key_id = \"x\"\n").unwrap_err();

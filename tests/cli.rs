@@ -1,39 +1,21 @@
 //! The real binary against the loopback stand-in SLS: cleared environment, temporary HOME,
 //! assertions on exit status, stdout, stderr and what the server received.
 
+mod common;
 mod standin;
 
 use std::process::Stdio;
 
 use assert_cmd::Command;
+use common::{Home, Run, run as run_cmd};
 use serde_json::Value;
 use standin::{
     DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
 };
 
-/// What a user sees from one run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json_lines(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-            .collect()
-    }
-}
-
 /// `sls-retry` with nothing from the developer's machine: cleared env, empty temp HOME.
-fn command(home: &tempfile::TempDir) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sls-retry"));
-    cmd.env_clear()
-        .env("HOME", home.path())
-        .current_dir(home.path());
-    cmd
+fn command(home: &Home) -> Command {
+    home.command()
 }
 
 /// Run against `standin` with the demo credentials and target; `stdin` None is an empty pipe.
@@ -43,7 +25,7 @@ fn run_with_env(
     args: &[&str],
     stdin: Option<&str>,
 ) -> Run {
-    let home = tempfile::tempdir().unwrap();
+    let home = Home::new();
     let mut cmd = command(&home);
     cmd.envs(env.iter().copied())
         .args([
@@ -57,16 +39,7 @@ fn run_with_env(
             DEMO_SHIPPER,
         ])
         .args(args);
-    // assert_cmd always pipes stdin: without text it is an empty pipe, never a terminal.
-    if let Some(text) = stdin {
-        cmd.write_stdin(text);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    run_cmd(&mut cmd, stdin)
 }
 
 /// Environment variables for a run.
@@ -241,7 +214,7 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
 fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
     // `script` (util-linux) gives the program a pseudo-terminal as stdin.
     let standin = StandIn::start();
-    let home = tempfile::tempdir().unwrap();
+    let home = Home::new();
     let cmdline = format!(
         "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}",
         env!("CARGO_BIN_EXE_sls-retry"),
@@ -349,7 +322,7 @@ fn quiet_prints_nothing_and_the_exit_status_still_tells() {
 #[test]
 fn documented_errors_are_reported_per_batch() {
     let standin = StandIn::start();
-    let home = tempfile::tempdir().unwrap();
+    let home = Home::new();
     let target = |project: &str, logstore: &str, shipper: &str| {
         let out = command(&home)
             .envs(DEMO_ENV)
@@ -512,7 +485,7 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     }; // closed again: nothing listens there
-    let home = tempfile::tempdir().unwrap();
+    let home = Home::new();
     let out = command(&home)
         .envs(DEMO_ENV)
         .args([
@@ -614,7 +587,7 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
         ),
     ];
     for (env, args, message) in cases {
-        let home = tempfile::tempdir().unwrap();
+        let home = Home::new();
         let out = command(&home)
             .envs(env.iter().copied())
             .args(&args)

@@ -1,11 +1,13 @@
-//! Loopback stand-in for SLS: a small HTTP/1.1 server that checks requests the way SLS does and records what it received, for the integration tests and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would and records what it received, for the integration tests and `cargo run --example standin`.
 // Included with `mod standin;` by several test crates and by the example; none of them uses every item.
 #![allow(dead_code)]
 
 mod http;
-mod sls;
-#[cfg(test)]
-mod tests;
+mod metadata;
+// `sls` and `v4` are visible to the crate for the stand-in's own self-tests
+// (tests/standin_selftest.rs), which live apart so that they run once, not in every test crate.
+pub(crate) mod sls;
+pub(crate) mod v4;
 
 use std::collections::VecDeque;
 use std::io;
@@ -13,13 +15,15 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub const DEMO_PROJECT: &str = "demo-project";
 pub const DEMO_LOGSTORE: &str = "demo-logstore";
 pub const DEMO_SHIPPER: &str = "demo-shipper";
 pub const DEMO_KEY_ID: &str = "demo-key-id";
 pub const DEMO_KEY_SECRET: &str = "demo-key-secret";
+/// The region signature v4 scopes must name unless `Builder::region` says otherwise.
+pub const DEMO_REGION: &str = "cn-hangzhou";
 
 /// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
 pub struct StandIn {
@@ -43,6 +47,9 @@ pub struct Recorded {
     pub request_id: String,
     /// The task ids this request got accepted (empty unless it was a successful RetryShipperTask).
     pub accepted_ids: Vec<String>,
+    /// By the Authorization scheme, verified or not: 1 for `LOG `, 4 for `SLS4-HMAC-SHA256 `, else 0
+    /// (no Authorization, another scheme, or an ECS metadata request).
+    pub signature_version: u8,
 }
 
 impl Recorded {
@@ -136,6 +143,32 @@ impl Builder {
     pub fn sts_account(mut self, key_id: &str, secret: &str, token: &str) -> Self {
         let account = (key_id.into(), secret.into(), Some(token.into()));
         self.world.accounts.push(account);
+        self
+    }
+
+    /// The endpoint's region (default `DEMO_REGION`); a v4 credential scope naming another is SignatureNotMatch.
+    pub fn region(mut self, region: &str) -> Self {
+        self.world.region = region.into();
+        self
+    }
+
+    /// The instance's RAM role on the ECS metadata routes (`/latest/...`), and its temporary credentials
+    /// registered as an STS account, so what a client fetched there also signs SLS requests.
+    /// An instance has one role: a second call replaces the role (both accounts stay).
+    pub fn ecs_role(mut self, role: &str, key_id: &str, secret: &str, token: &str) -> Self {
+        self = self.sts_account(key_id, secret, token);
+        self.world.ecs_role = Some(metadata::EcsRole {
+            name: role.into(),
+            key_id: key_id.into(),
+            secret: secret.into(),
+            token: token.into(),
+        });
+        self
+    }
+
+    /// A hardened-only (IMDSv2) instance: metadata GETs need a token from `PUT /latest/api/token`.
+    pub fn ecs_require_token(mut self, required: bool) -> Self {
+        self.world.ecs_require_token = required;
         self
     }
 
@@ -251,6 +284,8 @@ struct Log {
     requests: Vec<Recorded>,
     accepted: Vec<Vec<String>>,
     replies: VecDeque<Reply>,
+    /// ECS metadata tokens issued, with when each expires.
+    metadata_tokens: Vec<(String, SystemTime)>,
 }
 
 impl Shared {

@@ -1,6 +1,6 @@
-//! What the stand-in does with a request, as SLS would: project, signature v1, body digest, date, then RetryShipperTask.
-// The signature check is written here from the SPEC, apart from src/sign.rs, so it is an independent
-// witness; tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
+//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then RetryShipperTask; `/latest/` goes to the ECS metadata routes.
+// The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
+// tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,17 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
+use percent_encoding::percent_decode_str;
 
 use super::http::{Request, Response};
-use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
-use super::{Recorded, Reply, Shared};
+use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
+use super::{Recorded, Reply, Shared, metadata, v4};
 
 /// How far the request's Date may be from the server clock (SPEC 1.3).
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Task ids per RetryShipperTask call (SPEC 1.1).
 const MAX_IDS: usize = 10;
 
-/// The projects, logstores, shippers and accounts that exist, and the server clock.
+/// The projects, logstores, shippers and accounts that exist, the region, the ECS instance, and the server clock.
 #[derive(Default)]
 pub(super) struct World {
     pub projects: Vec<String>,
@@ -26,6 +27,9 @@ pub(super) struct World {
     pub shippers: Vec<String>,
     /// (AccessKeyId, AccessKeySecret, STS token)
     pub accounts: Vec<(String, String, Option<String>)>,
+    pub region: String,
+    pub ecs_role: Option<metadata::EcsRole>,
+    pub ecs_require_token: bool,
     pub clock_skew_secs: i64,
 }
 
@@ -44,6 +48,9 @@ impl World {
             let demo = (DEMO_KEY_ID.into(), DEMO_KEY_SECRET.into(), None);
             self.accounts.push(demo);
         }
+        if self.region.is_empty() {
+            self.region = DEMO_REGION.into();
+        }
     }
 
     fn now(&self) -> SystemTime {
@@ -60,9 +67,13 @@ impl World {
 /// Answers one request and records it, before the answer goes out: a client holding the answer sees the record.
 pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     let now = shared.world.now();
-    let (reply, accepted) = match dispatch(shared, request, now) {
-        Ok(ids) => (Reply::ok(), Some(ids)),
-        Err(reply) => (reply, None),
+    let (reply, accepted) = if request.path.starts_with(metadata::PREFIX) {
+        (metadata::answer(shared, request, now), None)
+    } else {
+        match dispatch(shared, request, now) {
+            Ok(ids) => (Reply::ok(), Some(ids)),
+            Err(reply) => (reply, None),
+        }
     };
     let request_id = if reply.with_request_id {
         new_request_id(now)
@@ -79,6 +90,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         error_code: reply.error_code.clone(),
         request_id: request_id.clone(),
         accepted_ids: accepted.clone().unwrap_or_default(),
+        signature_version: signature_version(request),
     };
     {
         let mut log = shared.log();
@@ -100,9 +112,9 @@ pub(super) fn reject_malformed(shared: &Shared, reply: &Reply) -> Response {
 fn dispatch(shared: &Shared, request: &Request, now: SystemTime) -> Result<Vec<String>, Reply> {
     let world = &shared.world;
     check_project(world, request)?;
-    authenticate(world, request)?;
-    check_body(request)?;
-    check_date(request, now)?;
+    let version = authenticate(world, request)?;
+    check_body(request, version)?;
+    check_date(request, version, now)?;
     let path = &request.path;
     match (request.method.as_str(), shipper_tasks(path)) {
         ("PUT", Some((logstore, shipper))) => {
@@ -149,12 +161,29 @@ fn check_project(world: &World, request: &Request) -> Result<(), Reply> {
     }
 }
 
-fn authenticate(world: &World, request: &Request) -> Result<(), Reply> {
+/// 1 for `Authorization: LOG ...`, 4 for `SLS4-HMAC-SHA256 ...`, else 0.
+pub(super) fn signature_version(request: &Request) -> u8 {
+    match request.header("authorization") {
+        Some(value) if value.starts_with("LOG ") => 1,
+        Some(value) if value.starts_with(v4::SCHEME) => 4,
+        _ => 0,
+    }
+}
+
+/// The signature version the request verified with.
+fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
+    let version = signature_version(request);
+    if version == 0 {
+        let message = "Authorization is neither 'LOG AccessKeyId:Signature' nor 'SLS4-HMAC-SHA256 Credential=...,Signature=...'.";
+        return fail(401, "Unauthorized", message);
+    }
     let fixed = [
         ("x-log-apiversion", "0.6.0", "APIVersion"),
         ("x-log-signaturemethod", "hmac-sha1", "SignatureMethod"),
     ];
-    for (name, wanted, code) in fixed {
+    // v4 requests carry no x-log-signaturemethod (SPEC 1.5).
+    let v1_only = |name: &str| name == "x-log-signaturemethod";
+    for (name, wanted, code) in fixed.into_iter().filter(|f| version == 1 || !v1_only(f.0)) {
         let (code, message) = match request.header(name) {
             Some(value) if value == wanted => continue,
             None => (
@@ -169,6 +198,10 @@ fn authenticate(world: &World, request: &Request) -> Result<(), Reply> {
         return fail(400, &code, message);
     }
     let authorization = request.header("authorization").unwrap_or("");
+    if version == 4 {
+        authenticate_v4(world, request, authorization)?;
+        return Ok(4);
+    }
     let parts = authorization
         .strip_prefix("LOG ")
         .and_then(|v| v.split_once(':'));
@@ -176,6 +209,61 @@ fn authenticate(world: &World, request: &Request) -> Result<(), Reply> {
         let message = "Authorization is not 'LOG AccessKeyId:Signature'.";
         return fail(401, "Unauthorized", message);
     };
+    let secret = secret_of(world, request, key_id)?;
+    if signature != sign(secret, &string_to_sign(request)) {
+        let message = format!("Signature {signature} is not matched.");
+        return fail(401, "SignatureNotMatch", message);
+    }
+    Ok(1)
+}
+
+fn authenticate_v4(world: &World, request: &Request, authorization: &str) -> Result<(), Reply> {
+    let Some(credential) = v4::parse_authorization(authorization) else {
+        let message = "Authorization is not 'SLS4-HMAC-SHA256 Credential=AccessKeyId/yyyymmdd/region/sls/aliyun_v4_request,Signature=hex'.";
+        return fail(401, "Unauthorized", message);
+    };
+    let secret = secret_of(world, request, credential.key_id)?;
+    let Some(time) = request.header("x-log-date") else {
+        return fail(
+            400,
+            "MissingDate",
+            "x-log-date does not exist in http header.",
+        );
+    };
+    let Some(content_sha256) = request.header("x-log-content-sha256") else {
+        let message = "x-log-content-sha256 does not exist in http header.";
+        return fail(400, "MissingContentSha256", message);
+    };
+    // Like SigV4's "Credential should be scoped to a valid region": a signature for another scope.
+    if credential.region != world.region {
+        let message = format!(
+            "Credential scope region {} is not this endpoint's region {}.",
+            credential.region, world.region
+        );
+        return fail(401, "SignatureNotMatch", message);
+    }
+    if !time.starts_with(credential.date) {
+        let message = format!(
+            "Credential scope date {} is not the date of x-log-date {time}.",
+            credential.date
+        );
+        return fail(401, "SignatureNotMatch", message);
+    }
+    let query = query_pairs(&request.query);
+    let (method, path, headers) = (&request.method, &request.path, &request.headers);
+    let canonical = v4::canonical_request(method, path, &query, headers, content_sha256);
+    let string_to_sign = v4::string_to_sign(time, credential.date, &world.region, &canonical);
+    if credential.signature
+        != v4::signature(secret, credential.date, &world.region, &string_to_sign)
+    {
+        let message = format!("Signature {} is not matched.", credential.signature);
+        return fail(401, "SignatureNotMatch", message);
+    }
+    Ok(())
+}
+
+/// The secret of `key_id`, once the request carries the account's STS token (if it has one).
+fn secret_of<'w>(world: &'w World, request: &Request, key_id: &str) -> Result<&'w str, Reply> {
     let Some((_, secret, token)) = world.accounts.iter().find(|a| a.0 == key_id) else {
         return fail(
             401,
@@ -191,15 +279,12 @@ fn authenticate(world: &World, request: &Request) -> Result<(), Reply> {
         let message = "The security token you provided is invalid.";
         return fail(401, "Unauthorized", message);
     }
-    if signature != sign(secret, &string_to_sign(request)) {
-        let message = format!("Signature {signature} is not matched.");
-        return fail(401, "SignatureNotMatch", message);
-    }
-    Ok(())
+    Ok(secret)
 }
 
-/// The body must be the one the client hashed: Content-MD5 and x-log-bodyrawsize are signed, the body is not.
-fn check_body(request: &Request) -> Result<(), Reply> {
+/// The body must be the one the client hashed: Content-MD5 (v1) or x-log-content-sha256 (v4) and
+/// x-log-bodyrawsize are signed, the body is not.
+fn check_body(request: &Request, version: u8) -> Result<(), Reply> {
     let body = &request.body;
     let raw_size = request.header("x-log-bodyrawsize").map(str::trim);
     if raw_size.is_some_and(|size| size.parse() != Ok(body.len())) {
@@ -209,9 +294,15 @@ fn check_body(request: &Request) -> Result<(), Reply> {
         let message = "Content-Type does not exist in http header when body is not empty.";
         return fail(400, "MissingContentType", message);
     }
-    // SLS documents no code for these two; named like its MissingContentType and InvalidBodyRawSize.
+    // SLS documents no code for these; named like its MissingContentType and InvalidBodyRawSize.
+    let sent_sha256 = request.header("x-log-content-sha256").unwrap_or("");
+    if version == 4 && sent_sha256 != v4::sha256_hex(body) {
+        let message = format!("x-log-content-sha256 {sent_sha256} does not match the body.");
+        return fail(400, "InvalidContentSha256", message);
+    }
+    // v4 hashes the body itself, so Content-MD5 is optional there (the v4 vectors send none).
     match request.header("content-md5") {
-        None if body.is_empty() => Ok(()),
+        None if body.is_empty() || version == 4 => Ok(()),
         Some(md5) if md5 == md5_hex(body) => Ok(()),
         None => {
             let message = "Content-MD5 does not exist in http header.";
@@ -224,17 +315,33 @@ fn check_body(request: &Request) -> Result<(), Reply> {
     }
 }
 
-fn check_date(request: &Request, now: SystemTime) -> Result<(), Reply> {
-    let Some(date) = request_date(request) else {
+/// v1 reads `Date` (RFC 1123), v4 `x-log-date` (`yyyymmddTHHMMSSZ`); either must be within 15 minutes.
+fn check_date(request: &Request, version: u8, now: SystemTime) -> Result<(), Reply> {
+    let date = if version == 4 {
+        request.header("x-log-date")
+    } else {
+        request_date(request)
+    };
+    let Some(date) = date else {
         return fail(400, "MissingDate", "Date does not exist in http header.");
     };
-    let Ok(sent) = httpdate::parse_http_date(date) else {
-        let message = format!("Request time {date} not follow RFC822 spec.");
+    let (sent, server) = if version == 4 {
+        (v4::parse_time(date), v4::format_time(now))
+    } else {
+        let sent = httpdate::parse_http_date(date).ok();
+        (sent, httpdate::fmt_http_date(now))
+    };
+    let Some(sent) = sent else {
+        let form = if version == 4 {
+            "yyyymmddTHHMMSSZ"
+        } else {
+            "RFC822 spec"
+        };
+        let message = format!("Request time {date} not follow {form}.");
         return fail(400, "InvalidRequestTime", message);
     };
     let distance = now.duration_since(sent).unwrap_or_else(|e| e.duration());
     if distance > DATE_WINDOW {
-        let server = httpdate::fmt_http_date(now);
         let message =
             format!("Request time {date} has been expired while server time is {server}.");
         return fail(400, "RequestTimeExpired", message);
@@ -295,51 +402,37 @@ pub(super) fn string_to_sign(request: &Request) -> String {
 
 /// `k=v` pairs sorted by key, values decoded (SDKs sign them unencoded), empty values kept as `k=`.
 fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(String, String)> = (query.split('&'))
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
-        .collect();
+    let mut pairs = query_pairs(query);
     pairs.sort();
     let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     pairs.join("&")
 }
 
+/// The query's `(key, value)` pairs as sent, decoded; a key without `=` has an empty value.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    (query.split('&'))
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+        .collect()
+}
+
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|hex| std::str::from_utf8(hex).ok());
-        let escaped = hex.filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()));
-        match (
-            bytes[i],
-            escaped.and_then(|hex| u8::from_str_radix(hex, 16).ok()),
-        ) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 2;
-            }
-            // Form encoding, as Python requests and Go's url.Values write queries, makes spaces '+'.
-            (b'+', _) => out.push(b' '),
-            (byte, _) => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // Form encoding, as Python requests and Go's url.Values write queries, makes spaces '+'
+    // (a literal '+' arrives as %2B, so this runs first).
+    let text = text.replace('+', " ");
+    percent_decode_str(&text).decode_utf8_lossy().into_owned()
 }
 
 /// base64(HMAC-SHA1(secret, string to sign)), the part after `LOG {key id}:`.
-pub(super) fn sign(secret: &str, string_to_sign: &str) -> String {
+pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
     let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.as_bytes());
     let mut mac = mac.expect("HMAC takes keys of any length");
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-pub(super) fn md5_hex(body: &[u8]) -> String {
+pub(crate) fn md5_hex(body: &[u8]) -> String {
     let digest = Md5::digest(body);
     digest.iter().map(|byte| format!("{byte:02X}")).collect()
 }

@@ -1,14 +1,15 @@
-//! Self-tests of the stand-in over raw TCP: its verifier accepts the official SDK's signatures, and it refuses what SLS refuses.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, and its ECS metadata routes hand out working credentials.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
-use super::{Reply, StandIn, sls};
+use crate::standin::{Builder, Reply, StandIn, sls, v4};
+use crate::standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
 
 struct Answer {
     status: u16,
@@ -78,18 +79,31 @@ fn unix_secs(time: SystemTime) -> i64 {
 
 /// A RetryShipperTask request for the demo world, signed here by the SPEC 1.4 recipe.
 fn retry_request(standin: &StandIn, ids: &[&str], date: SystemTime) -> Vec<u8> {
+    retry_request_as(standin, (DEMO_KEY_ID, DEMO_KEY_SECRET, None), ids, date)
+}
+
+/// `retry_request` signed with `(key id, secret, STS token)`.
+fn retry_request_as(
+    standin: &StandIn,
+    (key_id, secret, token): (&str, &str, Option<&str>),
+    ids: &[&str],
+    date: SystemTime,
+) -> Vec<u8> {
     let body = serde_json::to_string(ids).unwrap();
     let (len, md5) = (body.len().to_string(), sls::md5_hex(body.as_bytes()));
     let date = httpdate::fmt_http_date(date);
     let path = format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks");
-    let x_log = [
-        ("x-log-apiversion", "0.6.0".to_string()),
-        ("x-log-bodyrawsize", len.clone()),
-        ("x-log-signaturemethod", "hmac-sha1".into()),
-    ];
+    let token = token.map(|token| ("x-acs-security-token", token.to_string()));
+    let x_log: Vec<(&str, String)> = (token.into_iter())
+        .chain([
+            ("x-log-apiversion", "0.6.0".to_string()),
+            ("x-log-bodyrawsize", len.clone()),
+            ("x-log-signaturemethod", "hmac-sha1".into()),
+        ])
+        .collect();
     let signed: String = x_log.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
     let sts = format!("PUT\n{md5}\napplication/json\n{date}\n{signed}{path}");
-    let signature = sls::sign(DEMO_KEY_SECRET, &sts);
+    let signature = sls::sign(secret, &sts);
     let host = format!("{DEMO_PROJECT}.127.0.0.1:{}", standin.port());
     let mut head = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\n");
     let plain = [
@@ -101,17 +115,16 @@ fn retry_request(standin: &StandIn, ids: &[&str], date: SystemTime) -> Vec<u8> {
     for (name, value) in plain.iter().chain(&x_log) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!(
-        "Authorization: LOG {DEMO_KEY_ID}:{signature}\r\n\r\n"
-    ));
+    head.push_str(&format!("Authorization: LOG {key_id}:{signature}\r\n\r\n"));
     (head + &body).into_bytes()
 }
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sign-v1-official-sdk.json"
-    );
+    fixture_vectors("sign-v1-official-sdk.json")
+}
+
+fn fixture_vectors(file: &str) -> Vec<Value> {
+    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     file["vectors"].as_array().unwrap().clone()
 }
@@ -310,4 +323,317 @@ fn unknown_project_and_malformed_http_are_refused_without_harm() {
     );
     let request = retry_request(&standin, &["t2"], SystemTime::now());
     assert_eq!(exchange(&mut connect(&standin), &request).status, 200);
+}
+
+fn v4_vector(name: &str) -> Value {
+    let vectors = fixture_vectors("sign-v4.json");
+    vectors.into_iter().find(|v| v["name"] == name).unwrap()
+}
+
+/// A JSON object of strings as `(name, value)` pairs.
+fn pairs(object: &Value) -> Vec<(String, String)> {
+    let object = object.as_object().unwrap().iter();
+    let pair = |(k, v): (&String, &Value)| (k.clone(), v.as_str().unwrap().to_string());
+    object.map(pair).collect()
+}
+
+/// Server clock minus system clock that puts the stand-in at the vector's time.
+fn v4_skew(vector: &Value) -> i64 {
+    let time = v4::parse_time(vector["time"].as_str().unwrap()).unwrap();
+    unix_secs(time) - unix_secs(SystemTime::now())
+}
+
+/// A stand-in holding a v4 vector's project, logstore, shipper, account and region, its clock at the vector's time.
+fn v4_world(vector: &Value) -> Builder {
+    let text = |key: &str| vector[key].as_str().unwrap();
+    let host = vector["headers_before_signing"]["Host"].as_str().unwrap();
+    // "/logstores/{logstore}/shipper/{shipper}/tasks"
+    let path: Vec<&str> = text("path").split('/').collect();
+    let (key_id, secret) = (text("access_key_id"), text("access_key_secret"));
+    let builder = match vector["security_token"].as_str() {
+        Some(token) => StandIn::builder().sts_account(key_id, secret, token),
+        None => StandIn::builder().account(key_id, secret),
+    };
+    let builder = builder.project(host.split('.').next().unwrap());
+    let builder = builder.logstore(path[2]).shipper(path[4]);
+    builder
+        .region(text("region"))
+        .clock_skew_secs(v4_skew(vector))
+}
+
+/// The vector's request on the wire: its headers, the x-log-content-sha256 and x-log-date it signed,
+/// `authorization`, and `body` (the vector's own unless a test changes it).
+fn v4_request(vector: &Value, authorization: &str, body: &str) -> Vec<u8> {
+    let text = |key: &str| vector[key].as_str().unwrap();
+    let query: Vec<String> = (pairs(&vector["query"]).iter())
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .collect();
+    let target = match query.join("&") {
+        query if query.is_empty() => text("path").to_string(),
+        query => format!("{}?{query}", text("path")),
+    };
+    let mut head = format!("{} {target} HTTP/1.1\r\n", text("method"));
+    let mut headers = pairs(&vector["headers_before_signing"]);
+    headers.extend([
+        (
+            "x-log-content-sha256".into(),
+            v4::sha256_hex(text("body").as_bytes()),
+        ),
+        ("x-log-date".into(), text("time").into()),
+        ("Authorization".into(), authorization.into()),
+        ("Content-Length".into(), body.len().to_string()),
+    ]);
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    (head + "\r\n" + body).into_bytes()
+}
+
+#[test]
+fn v4_canonicalisation_reproduces_every_vector() {
+    let vectors = fixture_vectors("sign-v4.json");
+    let names: Vec<&str> = vectors.iter().filter_map(|v| v["name"].as_str()).collect();
+    assert!(
+        names.contains(&"suite-1-post-logstores") && names.contains(&"suite-2-post-no-headers")
+    );
+    for vector in &vectors {
+        let text = |key: &str| vector[key].as_str().unwrap();
+        let (name, time, region) = (text("name"), text("time"), text("region"));
+        let content_sha256 = v4::sha256_hex(text("body").as_bytes());
+        let mut headers = pairs(&vector["headers_before_signing"]);
+        headers.push(("x-log-content-sha256".into(), content_sha256.clone()));
+        headers.push(("x-log-date".into(), time.into()));
+        let query = pairs(&vector["query"]);
+        let (method, path) = (text("method"), text("path"));
+        let canonical = v4::canonical_request(method, path, &query, &headers, &content_sha256);
+        assert_eq!(canonical, text("canonical_request"), "{name}");
+        let date = &time[..8];
+        let string_to_sign = v4::string_to_sign(time, date, region, &canonical);
+        assert_eq!(string_to_sign, text("string_to_sign"), "{name}");
+        let signature = v4::signature(text("access_key_secret"), date, region, &string_to_sign);
+        assert_eq!(signature, text("signature"), "{name}");
+
+        let credential = v4::parse_authorization(text("expected_authorization")).unwrap();
+        let parsed = (credential.key_id, credential.date, credential.region);
+        assert_eq!(parsed, (text("access_key_id"), date, region), "{name}");
+        assert_eq!(credential.signature, signature, "{name}");
+        assert_eq!(v4::format_time(v4::parse_time(time).unwrap()), time);
+    }
+}
+
+#[test]
+fn v4_vectors_verify_over_tcp() {
+    let vectors = fixture_vectors("sign-v4.json");
+    let derived = vectors.iter().filter(|v| {
+        let name = v["name"].as_str().unwrap();
+        name.starts_with("derived-")
+    });
+    let mut methods = Vec::new();
+    for vector in derived {
+        let text = |key: &str| vector[key].as_str().unwrap();
+        let (name, body) = (text("name"), text("body"));
+        let standin = v4_world(vector).build();
+        let request = v4_request(vector, text("expected_authorization"), body);
+        let answer = exchange(&mut connect(&standin), &request);
+        if text("method") == "PUT" {
+            assert_eq!(answer.status, 200, "{name}: {}", answer.body);
+            let ids: Vec<String> = serde_json::from_str(body).unwrap();
+            assert_eq!(standin.accepted(), [ids], "{name}");
+        } else {
+            // Past authentication, GET meets the not-yet-built GetShipperStatus.
+            let code = answer.error().0;
+            assert_eq!(code, "ParameterInvalid", "{name}: {}", answer.body);
+        }
+        assert_eq!(standin.requests()[0].signature_version, 4, "{name}");
+        methods.push(text("method").to_string());
+    }
+    assert_eq!(methods, ["PUT", "PUT", "GET", "GET"]);
+}
+
+#[test]
+fn v4_refuses_what_does_not_verify() {
+    let vector = v4_vector("derived-retry-shipper-task");
+    let text = |key: &str| vector[key].as_str().unwrap();
+    let (authorization, body) = (text("expected_authorization"), text("body"));
+    let signed = v4_request(&vector, authorization, body);
+    let mut flipped = authorization.to_string();
+    let last = flipped.pop().unwrap();
+    flipped.push(if last == '0' { '1' } else { '0' });
+    let other_body = body.replace("task-id-1", "task-id-9");
+    let sha256 = v4::sha256_hex(body.as_bytes());
+    let other_sha256 = String::from_utf8(signed.clone())
+        .unwrap()
+        .replace(&sha256, &v4::sha256_hex(other_body.as_bytes()))
+        .replace(body, &other_body);
+    let sts = v4_vector("derived-retry-shipper-task-sts");
+    let sts_signed = v4_request(&sts, sts["expected_authorization"].as_str().unwrap(), body);
+    let other_token = String::from_utf8(sts_signed)
+        .unwrap()
+        .replace("mockSecurityToken", "someoneElsesToken");
+    let cases = [
+        (
+            "one signature digit flipped",
+            v4_world(&vector),
+            v4_request(&vector, &flipped, body),
+            (401, "SignatureNotMatch"),
+        ),
+        (
+            "a body other than the one hashed",
+            v4_world(&vector),
+            v4_request(&vector, authorization, &other_body),
+            (400, "InvalidContentSha256"),
+        ),
+        (
+            "x-log-content-sha256 of another body, not re-signed",
+            v4_world(&vector),
+            other_sha256.into_bytes(),
+            (401, "SignatureNotMatch"),
+        ),
+        (
+            "scoped to another region",
+            v4_world(&vector).region("cn-shanghai"),
+            signed.clone(),
+            (401, "SignatureNotMatch"),
+        ),
+        (
+            "an hour from the server clock",
+            v4_world(&vector).clock_skew_secs(v4_skew(&vector) + 3600),
+            signed.clone(),
+            (400, "RequestTimeExpired"),
+        ),
+        (
+            "another STS token",
+            v4_world(&sts),
+            other_token.into_bytes(),
+            (401, "Unauthorized"),
+        ),
+        (
+            "another scheme",
+            v4_world(&vector),
+            v4_request(&vector, "Bearer abc", body),
+            (401, "Unauthorized"),
+        ),
+    ];
+    for (what, world, request, expected) in cases {
+        let standin = world.build();
+        let answer = exchange(&mut connect(&standin), &request);
+        let code = answer.error().0;
+        assert_eq!((answer.status, code.as_str()), expected, "{what}");
+        assert!(standin.accepted().is_empty(), "{what}");
+    }
+}
+
+const ROLE: &str = "demo-ecs-role";
+/// (AccessKeyId, AccessKeySecret, SecurityToken) the role hands out.
+const ECS_CREDENTIALS: (&str, &str, &str) =
+    ("STS.demo-ecs-key-id", "demo-ecs-secret", "demo-ecs-token");
+const ROLES_PATH: &str = "/latest/meta-data/ram/security-credentials/";
+const TOKEN_PATH: &str = "/latest/api/token";
+const TTL_HEADER: &str = "X-aliyun-ecs-metadata-token-ttl-seconds";
+const TOKEN_HEADER: &str = "X-aliyun-ecs-metadata-token";
+
+fn ecs_world() -> Builder {
+    let (key_id, secret, token) = ECS_CREDENTIALS;
+    StandIn::builder().ecs_role(ROLE, key_id, secret, token)
+}
+
+/// A metadata request as credentials-go sends it, to 100.100.100.200.
+fn metadata_request(method: &str, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 100.100.100.200\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    (head + "\r\n").into_bytes()
+}
+
+#[test]
+fn ecs_metadata_credentials_sign_sls_requests() {
+    let standin = ecs_world().build();
+    let mut stream = connect(&standin);
+    let mut send = |method, path: &str, headers: &[(&str, &str)]| {
+        exchange(&mut stream, &metadata_request(method, path, headers))
+    };
+    let token = send("PUT", TOKEN_PATH, &[(TTL_HEADER, "21600")]);
+    assert_eq!(token.status, 200);
+    let with_token = [(TOKEN_HEADER, token.body.as_str())];
+    let role = send("GET", ROLES_PATH, &with_token);
+    assert_eq!((role.status, role.body.as_str()), (200, ROLE));
+    let answer = send("GET", &format!("{ROLES_PATH}{ROLE}"), &with_token);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json: Value = serde_json::from_str(&answer.body).unwrap();
+    let (key_id, secret, sts_token) = ECS_CREDENTIALS;
+    let fields = [
+        ("AccessKeyId", key_id),
+        ("AccessKeySecret", secret),
+        ("SecurityToken", sts_token),
+        ("Code", "Success"),
+    ];
+    for (field, wanted) in fields {
+        assert_eq!(json[field], wanted, "{field}");
+    }
+    let time = |field: &str| humantime::parse_rfc3339(json[field].as_str().unwrap()).unwrap();
+    let lifetime = unix_secs(time("Expiration")) - unix_secs(time("LastUpdated"));
+    assert_eq!(lifetime, 6 * 3600);
+    // A normal-mode instance still answers without a token (IMDSv1).
+    assert_eq!(send("GET", ROLES_PATH, &[]).body, ROLE);
+
+    let credentials = (key_id, secret, Some(sts_token));
+    let request = retry_request_as(&standin, credentials, &["t1"], SystemTime::now());
+    let answer = exchange(&mut connect(&standin), &request);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(standin.accepted_ids(), ["t1"]);
+    let requests = standin.requests();
+    let seen: Vec<(&str, u16, u8)> = (requests.iter())
+        .map(|r| (r.method.as_str(), r.status, r.signature_version))
+        .collect();
+    let metadata = [
+        ("PUT", 200, 0),
+        ("GET", 200, 0),
+        ("GET", 200, 0),
+        ("GET", 200, 0),
+    ];
+    assert_eq!(seen[..4], metadata);
+    assert_eq!(seen[4], ("PUT", 200, 1));
+
+    let without_token =
+        retry_request_as(&standin, (key_id, secret, None), &["t2"], SystemTime::now());
+    let answer = exchange(&mut connect(&standin), &without_token);
+    assert_eq!(
+        (answer.status, answer.error().0.as_str()),
+        (401, "Unauthorized")
+    );
+}
+
+#[test]
+fn hardened_only_metadata_wants_a_valid_token() {
+    let standin = ecs_world().ecs_require_token(true).build();
+    let mut stream = connect(&standin);
+    let mut send = |method, path: &str, headers: &[(&str, &str)]| {
+        exchange(&mut stream, &metadata_request(method, path, headers))
+    };
+    assert_eq!(send("GET", ROLES_PATH, &[]).status, 403);
+    assert_eq!(
+        send("GET", ROLES_PATH, &[(TOKEN_HEADER, "forged")]).status,
+        401
+    );
+    for ttl in ["0", "21601", "soon"] {
+        let answer = send("PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]);
+        assert_eq!(answer.status, 400, "{ttl}");
+    }
+    assert_eq!(send("PUT", TOKEN_PATH, &[]).status, 400);
+    let forwarded = [(TTL_HEADER, "60"), ("X-Forwarded-For", "example.com")];
+    assert_eq!(send("PUT", TOKEN_PATH, &forwarded).status, 403);
+    let token = send("PUT", TOKEN_PATH, &[(TTL_HEADER, "60")]);
+    assert_eq!(token.status, 200);
+    let with_token = [(TOKEN_HEADER, token.body.as_str())];
+    assert_eq!(send("GET", ROLES_PATH, &with_token).body, ROLE);
+    let other_role = format!("{ROLES_PATH}other-role");
+    assert_eq!(send("GET", &other_role, &with_token).status, 404);
+    let statuses: Vec<u16> = standin.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [403, 401, 400, 400, 400, 400, 403, 200, 200, 404]);
+
+    // Without a role, there is nothing to list.
+    let no_role = StandIn::start();
+    let request = metadata_request("GET", ROLES_PATH, &[]);
+    assert_eq!(exchange(&mut connect(&no_role), &request).status, 404);
 }

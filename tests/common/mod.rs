@@ -1,0 +1,110 @@
+//! What the integration test crates share: running the real binary in an isolated home and
+//! reading what a user would see.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// What a user sees from one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Neither stdout nor stderr contains `secret`.
+    pub fn assert_hides(&self, secret: &str, what: &str) {
+        assert!(
+            !self.stdout.contains(secret),
+            "{what}: stdout shows a secret:\n{}",
+            self.stdout
+        );
+        assert!(
+            !self.stderr.contains(secret),
+            "{what}: stderr shows a secret:\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// A temporary, empty HOME: nothing from the developer's machine leaks in.
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `sls-retry` with a cleared environment and this HOME.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sls-retry"));
+        cmd.env_clear()
+            .env("HOME", self.path())
+            .current_dir(self.path());
+        cmd
+    }
+
+    /// Write our profile file at its default location (`~/.config/sls-retry/config.toml`),
+    /// private as it should be.
+    pub fn profile_file(&self, toml: &str) -> PathBuf {
+        self.write(".config/sls-retry/config.toml", toml, 0o600)
+    }
+
+    /// Write the aliyun CLI's `~/.aliyun/config.json`.
+    pub fn aliyun_config(&self, json: &str) -> PathBuf {
+        self.write(".aliyun/config.json", json, 0o600)
+    }
+
+    /// Write an executable script (for credentials commands).
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        self.write(name, &format!("#!/bin/sh\n{body}\n"), 0o700)
+    }
+
+    pub fn write(&self, relative: &str, text: &str, mode: u32) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        set_mode(&path, mode);
+        path
+    }
+}
+
+#[cfg(unix)]
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(not(unix))]
+pub fn set_mode(_: &Path, _: u32) {}
+
+/// Run and collect what a user would see. `stdin` None is an empty pipe (never a terminal).
+pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Run {
+    if let Some(text) = stdin {
+        cmd.write_stdin(text);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}

@@ -1,0 +1,411 @@
+//! Credentials and settings from every place an SLS operator keeps them (SPEC 2.2), end to end:
+//! the real binary, a temporary HOME, a cleared environment, and the stand-in checking the
+//! signature, the STS token and (for v4) the region it was signed for.
+
+mod common;
+mod standin;
+
+use common::{Home, Run, run};
+use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+
+const SECRET: &str = "secret-value-never-printed";
+const TOKEN: &str = "sts-token-never-printed";
+
+/// A stand-in that knows one static account (`static-id`) and one STS account (`STS.id`).
+fn standin() -> StandIn {
+    StandIn::builder()
+        .account("static-id", SECRET)
+        .sts_account("STS.id", SECRET, TOKEN)
+        .build()
+}
+
+/// A profile file with the stand-in as endpoint and the demo target.
+fn target_toml(standin: &StandIn) -> String {
+    format!(
+        "endpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
+        standin.endpoint()
+    )
+}
+
+fn target_args(standin: &StandIn) -> Vec<String> {
+    [
+        "-e",
+        &standin.endpoint(),
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        DEMO_SHIPPER,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The last request the stand-in accepted carried this key id and (or no) token.
+fn assert_signed_by(standin: &StandIn, key_id: &str, token: Option<&str>) {
+    let req = standin
+        .requests()
+        .into_iter()
+        .rfind(|r| r.status == 200)
+        .expect("an accepted request");
+    let auth = req.header("authorization").unwrap();
+    assert!(
+        auth.contains(&format!("{key_id}:")) || auth.contains(&format!("Credential={key_id}/")),
+        "{auth}"
+    );
+    assert_eq!(req.header("x-acs-security-token"), token);
+}
+
+#[test]
+fn a_cron_line_with_only_a_profile_name() {
+    let standin = standin();
+    let home = Home::new();
+    home.profile_file(&format!(
+        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
+        target_toml(&standin)
+    ));
+    let r = run(
+        home.command().args(["--profile", "prod", "-v", "t1", "t2"]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["t1", "t2"]);
+    assert_signed_by(&standin, "static-id", None);
+    let config = home.path().join(".config/sls-retry/config.toml");
+    let from = format!("from profile \"prod\" ({})", config.display());
+    for setting in ["project", "logstore", "shipper", "endpoint"] {
+        assert!(
+            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
+            "{setting}: {}",
+            r.stderr
+        );
+    }
+    assert!(
+        r.stderr.contains(&format!(
+            "sls-retry: credentials from profile \"prod\" in {}",
+            config.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    r.assert_hides(SECRET, "-v with a profile");
+
+    // $SLS_RETRY_PROFILE does the same.
+    let r = run(
+        home.command().env("SLS_RETRY_PROFILE", "prod").arg("t3"),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["t1", "t2", "t3"]);
+}
+
+#[test]
+fn the_default_profile_and_the_environment_in_their_order() {
+    let standin = standin();
+    let home = Home::new();
+    home.profile_file(&format!(
+        "[default]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
+        target_toml(&standin)
+    ));
+    // The environment beats the default profile ...
+    let r = run(
+        home.command()
+            .env("ALICLOUD_ACCESS_KEY_ID", "STS.id")
+            .env("ALICLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("ALICLOUD_SECURITY_TOKEN", TOKEN)
+            .args(["-v", "a"]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_signed_by(&standin, "STS.id", Some(TOKEN));
+    assert!(r.stderr.contains("credentials from environment (ALICLOUD_ACCESS_KEY_ID, ALICLOUD_ACCESS_KEY_SECRET, ALICLOUD_SECURITY_TOKEN)"), "{}", r.stderr);
+    r.assert_hides(SECRET, "env");
+    r.assert_hides(TOKEN, "env");
+
+    // ... and without it the default profile signs.
+    let r = run(home.command().arg("b"), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_signed_by(&standin, "static-id", None);
+}
+
+#[test]
+fn the_aliyun_cli_config_in_each_mode() {
+    let standin = standin();
+    let home = Home::new();
+    let external = home.script(
+        "print-creds",
+        &format!("echo '{{\"mode\": \"StsToken\", \"access_key_id\": \"STS.id\", \"access_key_secret\": \"{SECRET}\", \"sts_token\": \"{TOKEN}\"}}'"),
+    );
+    home.aliyun_config(&format!(
+        r#"{{"current": "ak", "profiles": [
+            {{"name": "ak", "mode": "AK", "access_key_id": "static-id", "access_key_secret": "{SECRET}", "region_id": "cn-hangzhou"}},
+            {{"name": "sts", "mode": "StsToken", "access_key_id": "STS.id", "access_key_secret": "{SECRET}", "sts_token": "{TOKEN}", "region_id": "cn-hangzhou"}},
+            {{"name": "ext", "mode": "External", "process_command": "{} --json", "region_id": "cn-hangzhou"}}
+        ]}}"#,
+        external.display()
+    ));
+    let target = target_args(&standin);
+
+    // A user who ran `aliyun configure` needs nothing else.
+    let r = run(home.command().args(&target).args(["-v", "a"]), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_signed_by(&standin, "static-id", None);
+    assert!(
+        r.stderr
+            .contains("credentials from aliyun CLI profile \"ak\""),
+        "{}",
+        r.stderr
+    );
+    r.assert_hides(SECRET, "aliyun AK");
+
+    for (profile, key_id) in [("sts", "STS.id"), ("ext", "STS.id")] {
+        let r = run(
+            home.command()
+                .args(&target)
+                .args(["--profile", profile, "-vv", "x"]),
+            None,
+        );
+        assert_eq!(r.code, 0, "{profile}: {}", r.stderr);
+        assert_signed_by(&standin, key_id, Some(TOKEN));
+        r.assert_hides(SECRET, profile);
+        r.assert_hides(TOKEN, profile);
+    }
+}
+
+#[test]
+fn ecs_ram_role_credentials_from_the_metadata_service() {
+    let standin = StandIn::builder()
+        .ecs_role("sls-retry-role", "STS.ecs", SECRET, TOKEN)
+        .ecs_require_token(true) // an IMDSv2-only instance
+        .build();
+    let home = Home::new();
+    home.aliyun_config(r#"{"current": "ecs", "profiles": [{"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "", "region_id": "cn-hangzhou"}]}"#);
+    let r = run(
+        home.command()
+            .env("SLS_RETRY_ECS_METADATA_URL", standin.endpoint())
+            .args(target_args(&standin))
+            .args(["-vv", "a", "b"]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_signed_by(&standin, "STS.ecs", Some(TOKEN));
+    let paths: Vec<String> = standin
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        paths[..3],
+        [
+            "PUT /latest/api/token",
+            "GET /latest/meta-data/ram/security-credentials/",
+            "GET /latest/meta-data/ram/security-credentials/sls-retry-role"
+        ],
+        "role looked up, then its credentials, with an IMDSv2 token"
+    );
+    assert!(
+        r.stderr
+            .contains("credentials from aliyun CLI profile \"ecs\""),
+        "{}",
+        r.stderr
+    );
+    r.assert_hides(SECRET, "EcsRamRole");
+    r.assert_hides(TOKEN, "EcsRamRole");
+}
+
+#[test]
+fn credentials_command_keeps_the_secret_off_disk() {
+    let standin = standin();
+    let home = Home::new();
+    let script = home.script(
+        "creds.sh",
+        &format!("cat >/dev/null; printf '{{\"mode\":\"StsToken\",\"access_key_id\":\"STS.id\",\"access_key_secret\":\"{SECRET}\",\"sts_token\":\"{TOKEN}\"}}'"),
+    );
+    home.profile_file(&format!(
+        "[default]\ncredentials_command = \"{}\"\n{}",
+        script.display(),
+        target_toml(&standin)
+    ));
+    // The IDs come on stdin; the command must not swallow them (its stdin is closed).
+    let r = run(home.command().args(["--dry-run"]), Some("id-1\nid-2\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("x-acs-security-token: <redacted>"),
+        "{}",
+        r.stdout
+    );
+    r.assert_hides(SECRET, "dry run");
+    r.assert_hides(TOKEN, "dry run");
+    let r = run(&mut home.command(), Some("id-1\nid-2\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["id-1", "id-2"]);
+    assert_signed_by(&standin, "STS.id", Some(TOKEN));
+}
+
+#[test]
+fn signature_v4_end_to_end() {
+    let standin = StandIn::builder()
+        .region("cn-hangzhou")
+        .account("static-id", SECRET)
+        .build();
+    let env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "static-id"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET),
+    ];
+    let home = Home::new();
+    let r = run(
+        home.command().envs(env).args(target_args(&standin)).args([
+            "--signature-version",
+            "4",
+            "--region",
+            "cn-hangzhou",
+            "-v",
+            "a",
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let req = standin.requests().pop().unwrap();
+    assert_eq!((req.status, req.signature_version), (200, 4));
+    assert!(
+        req.header("authorization")
+            .unwrap()
+            .starts_with("SLS4-HMAC-SHA256 Credential=static-id/")
+    );
+    assert_eq!(req.header("x-log-signaturemethod"), None);
+    assert!(
+        r.stderr.contains("signature v4 (cn-hangzhou)"),
+        "{}",
+        r.stderr
+    );
+
+    // Signed for the wrong region: the stand-in refuses, so the test above can fail.
+    let r = run(
+        home.command().envs(env).args(target_args(&standin)).args([
+            "--signature-version",
+            "4",
+            "--region",
+            "cn-beijing",
+            "a",
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("FAILED  401"), "{}", r.stdout);
+
+    // From a profile, with an STS token.
+    let standin = StandIn::builder()
+        .region("cn-shanghai")
+        .sts_account("STS.id", SECRET, TOKEN)
+        .build();
+    home.profile_file(&format!(
+        "[v4]\nsignature_version = 4\nregion = \"cn-shanghai\"\naccess_key_id = \"STS.id\"\naccess_key_secret = \"{SECRET}\"\nsecurity_token = \"{TOKEN}\"\n{}",
+        target_toml(&standin)
+    ));
+    let r = run(home.command().args(["--profile", "v4", "-vv", "a"]), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let req = standin.requests().pop().unwrap();
+    assert_eq!((req.status, req.signature_version), (200, 4));
+    assert_eq!(req.header("x-acs-security-token"), Some(TOKEN));
+    r.assert_hides(SECRET, "v4 -vv");
+    r.assert_hides(TOKEN, "v4 -vv");
+}
+
+#[test]
+fn configuration_errors_exit_2_and_name_the_fix() {
+    let home = Home::new();
+    let check = |r: Run, message: &str| {
+        assert_eq!(r.code, 2, "{message}: {}", r.stderr);
+        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(message),
+            "want {message:?} in {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+        r.assert_hides(SECRET, message);
+    };
+    let target = ["-e", "h.example", "-p", "p-1", "-l", "l", "-s", "s", "id"];
+
+    check(
+        run(home.command().args(target), None),
+        "no credentials found; tried the environment variables ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    );
+    check(
+        run(
+            home.command().args(target).args(["--profile", "nope"]),
+            None,
+        ),
+        "profile \"nope\" (from --profile) not found",
+    );
+    check(
+        run(
+            home.command()
+                .args(target)
+                .args(["--config", "/nonexistent/x.toml"]),
+            None,
+        ),
+        "cannot read profile file /nonexistent/x.toml",
+    );
+
+    home.profile_file(&format!(
+        "[default]\naccess_key_secret = \"{SECRET}\"\nendpoint = https://x\n"
+    ));
+    check(run(home.command().args(target), None), "line 3, column 12");
+
+    home.profile_file(&format!("[default]\naccess_key_secret = \"{SECRET}\"\n"));
+    check(
+        run(
+            home.command()
+                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "id-from-env")
+                .args(target),
+            None,
+        ),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID is set but ALIBABA_CLOUD_ACCESS_KEY_SECRET is not",
+    );
+    check(
+        run(home.command().args(target), None),
+        "access_key_id and access_key_secret must both be set",
+    );
+    home.profile_file("[default]\ncredentials_command = \"exit 7\"\n");
+    check(
+        run(home.command().args(target), None),
+        "credentials command `exit 7` failed (exit status: 7)",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn warnings_for_a_world_readable_secret_and_plain_http() {
+    let home = Home::new();
+    let file = home.profile_file(&format!(
+        "[default]\naccess_key_id = \"k\"\naccess_key_secret = \"{SECRET}\"\n"
+    ));
+    common::set_mode(&file, 0o644);
+    let r = run(
+        home.command().args([
+            "-e",
+            "http://sls.example.com",
+            "-p",
+            "p-1",
+            "-l",
+            "l",
+            "-s",
+            "s",
+            "--dry-run",
+            "id",
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("sls-retry: warning: profile file {} holds secrets and is readable by others (mode 644); run: chmod 600", file.display())), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "sls-retry: warning: sending signed requests over plain http to http://sls.example.com"
+        ),
+        "{}",
+        r.stderr
+    );
+    r.assert_hides(SECRET, "warnings");
+}

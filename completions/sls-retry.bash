@@ -23,7 +23,7 @@ _sls__retry() {
 
     case "${cmd}" in
         sls__retry)
-            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --signature-version --profile --config --batch-size --timeout --dry-run --json --quiet --verbose --generate --help --version"
+            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --signature-version --profile --config --failed --list --status --since --from --to --batch-size --timeout --dry-run --json --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -74,6 +74,22 @@ _sls__retry() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --status)
+                    COMPREPLY=($(compgen -W "fail success running all" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

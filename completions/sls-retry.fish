@@ -7,6 +7,13 @@ complete -c sls-retry -l signature-version -d 'Request signature: 1 (hmac-sha1) 
 4\t''"
 complete -c sls-retry -l profile -d 'Profile to use, from the profile file or else the aliyun CLI\'s config [env: SLS_RETRY_PROFILE] [default: default]' -r
 complete -c sls-retry -l config -d 'Profile file [env: SLS_RETRY_CONFIG] [default: <config dir>/sls-retry/config.toml]' -r -F
+complete -c sls-retry -l status -d 'With --list: which tasks to print [default: fail]' -r -f -a "fail\t''
+success\t''
+running\t''
+all\t''"
+complete -c sls-retry -l since -d 'With --list or --failed: the window is the last DURATION (30m, 6h, 2d; at most 48h) [default: 48h]' -r
+complete -c sls-retry -l from -d 'With --list or --failed: window start, unix seconds or RFC 3339 (2026-11-27T10:00:00Z)' -r
+complete -c sls-retry -l to -d 'With --from: window end [default: now]' -r
 complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
 complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included [default: 30]' -r
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
@@ -16,6 +23,8 @@ complete-powershell\t''
 complete-elvish\t''
 man\t''"
 complete -c sls-retry -l intranet -d 'With a region: use the VPC endpoint {region}-intranet.log.aliyuncs.com'
+complete -c sls-retry -l failed -d 'Find the shipper\'s failed tasks in the window (--since, --from/--to; default the last 48 h) and retry them'
+complete -c sls-retry -l list -d 'Print the shipper\'s tasks in the window instead of retrying: IDs one per line (ready to pipe back in), or `{"type":"task",...}` lines with --json'
 complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (signature and token redacted); send nothing'
 complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
 complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'

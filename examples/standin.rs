@@ -1,4 +1,4 @@
-//! `cargo run --example standin -- [--port N] [--demo]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once.
+//! `cargo run --example standin -- [--port N] [--tasks N] [--demo]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once.
 
 #[path = "../tests/standin/mod.rs"]
 mod standin;
@@ -7,24 +7,32 @@ use std::env;
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, UNIX_EPOCH};
 
 use standin::{
     DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
 };
 use standin::{Recorded, StandIn};
 
-const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--demo]
+const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--demo]
   (default)  serve the demo world on 127.0.0.1:N (default 8080, 0 = any free port) until interrupted
+  --tasks N  the shipper's tasks: N generated from seed 1 over the last 50 hours (default 60)
   --demo     run sls-retry ($SLS_RETRY_BIN, else sls-retry on PATH) once against a fresh stand-in";
+/// The generated tasks' seed: the same set on every run.
+const TASK_SEED: u64 = 1;
 
 fn main() -> ExitCode {
-    let (mut port, mut demo) = (None, false);
+    let (mut port, mut tasks, mut demo) = (None, 60, false);
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) => port = Some(n),
                 None => return usage_error("--port needs a number from 0 to 65535"),
+            },
+            "--tasks" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => tasks = n,
+                None => return usage_error("--tasks needs a number"),
             },
             "--demo" => demo = true,
             "-h" | "--help" => {
@@ -37,7 +45,7 @@ fn main() -> ExitCode {
     if demo {
         run_demo(port.unwrap_or(0))
     } else {
-        serve(port.unwrap_or(8080))
+        serve(port.unwrap_or(8080), tasks)
     }
 }
 
@@ -46,9 +54,10 @@ fn usage_error(problem: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn serve(port: u16) -> ExitCode {
+fn serve(port: u16, tasks: usize) -> ExitCode {
     let standin = match StandIn::builder()
         .port(port)
+        .generated_tasks(tasks, TASK_SEED)
         .on_request(log_request)
         .try_build()
     {
@@ -64,11 +73,24 @@ fn serve(port: u16) -> ExitCode {
     println!(
         "  AccessKeyId {DEMO_KEY_ID}, AccessKeySecret {DEMO_KEY_SECRET}, v4 region {DEMO_REGION}"
     );
-    println!("try:");
+    let since = standin.server_time() - Duration::from_secs(48 * 3600);
+    let since = since
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let failed = (standin.tasks().iter())
+        .filter(|task| task.status == "fail" && task.create_time >= since)
+        .count();
     println!(
-        "  ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEMO_KEY_SECRET} \
-         sls-retry -e {endpoint} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER} task-1 task-2"
+        "  {tasks} tasks (seed {TASK_SEED}) over the last 50 hours, {failed} failed in the last 48 h"
     );
+    let command = format!(
+        "ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEMO_KEY_SECRET} \
+         sls-retry -e {endpoint} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}"
+    );
+    println!("try:");
+    println!("  {command} --list");
+    println!("  {command} --failed");
+    println!("  {command} task-1 task-2");
     // Requests are served on the stand-in's threads; this one only keeps the process alive.
     loop {
         std::thread::park();

@@ -6,10 +6,14 @@ use std::io::Write;
 use clap::builder::TypedValueParser as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::window::Window;
+
 const AFTER_HELP: &str = "\
 Examples:
   sls-retry -e cn-hangzhou.log.aliyuncs.com -p my-project -l my-logstore -s my-shipper ID1 ID2
   cat failed-ids.txt | sls-retry -e cn-hangzhou.log.aliyuncs.com -p P -l L -s S
+  sls-retry --profile prod --failed --since 2h
+  sls-retry --profile prod --list --status all --json
   sls-retry ... --json < ids.json | jq -c 'select(.type == \"batch\" and .status != \"ok\")'
 
 Credentials: a named profile (--profile), else ALIBABA_CLOUD_ACCESS_KEY_ID,
@@ -70,6 +74,33 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 
+    /// Find the shipper's failed tasks in the window (--since, --from/--to; default the last 48 h)
+    /// and retry them.
+    #[arg(long, conflicts_with_all = ["list", "task_ids"])]
+    pub failed: bool,
+
+    /// Print the shipper's tasks in the window instead of retrying: IDs one per line (ready to
+    /// pipe back in), or `{"type":"task",...}` lines with --json.
+    #[arg(long, conflicts_with = "task_ids")]
+    pub list: bool,
+
+    /// With --list: which tasks to print [default: fail].
+    #[arg(long, value_enum, value_name = "STATUS", requires = "list")]
+    pub status: Option<TaskStatus>,
+
+    /// With --list or --failed: the window is the last DURATION (30m, 6h, 2d; at most 48h)
+    /// [default: 48h].
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+
+    /// With --list or --failed: window start, unix seconds or RFC 3339 (2026-11-27T10:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// With --from: window end [default: now].
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub to: Option<String>,
+
     /// Task IDs per RetryShipperTask call.
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u8).range(1..=10))]
@@ -99,6 +130,64 @@ pub struct Cli {
     /// Print shell completions or the man page to stdout, then exit.
     #[arg(long, value_name = "KIND", exclusive = true)]
     pub generate: Option<Generate>,
+}
+
+/// `--status` of `--list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskStatus {
+    Fail,
+    Success,
+    Running,
+    All,
+}
+
+impl TaskStatus {
+    /// The API's `status` parameter (empty for all).
+    pub fn as_query(self) -> &'static str {
+        match self {
+            TaskStatus::Fail => "fail",
+            TaskStatus::Success => "success",
+            TaskStatus::Running => "running",
+            TaskStatus::All => "",
+        }
+    }
+}
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Retry the IDs given as arguments or on stdin.
+    Retry,
+    /// Find the failed tasks of the window and retry them.
+    Failed(Window),
+    /// Print the tasks of the window with this status.
+    List(Window, TaskStatus),
+}
+
+impl Cli {
+    /// The mode, with its window checked against the 48-hour limit before anything is sent.
+    pub fn mode(&self, now: std::time::SystemTime) -> anyhow::Result<Mode> {
+        let window = || {
+            Window::resolve(
+                self.since.as_deref(),
+                self.from.as_deref(),
+                self.to.as_deref(),
+                now,
+            )
+        };
+        Ok(if self.list {
+            Mode::List(window()?, self.status.unwrap_or(TaskStatus::Fail))
+        } else if self.failed {
+            Mode::Failed(window()?)
+        } else {
+            if self.since.is_some() || self.from.is_some() {
+                anyhow::bail!(
+                    "--since, --from and --to choose the window of --list or --failed; add one of those"
+                );
+            }
+            Mode::Retry
+        })
+    }
 }
 
 /// What `--generate` prints.

@@ -8,11 +8,13 @@ use crate::credentials::Credentials;
 use crate::diag::Diag;
 use crate::endpoint::Endpoint;
 use crate::ids::TaskId;
-use crate::outcome::{Outcome, RawResponse};
+use crate::listing::{self, Task};
+use crate::outcome::{Outcome, RawResponse, Status};
 use crate::sign::{self, SignatureVersion, Signed};
+use crate::window::Window;
 
-/// Error bodies are tiny; anything bigger is not SLS talking.
-const MAX_BODY_BYTES: u64 = 64 * 1024;
+/// A full GetShipperStatus page is some 200 KiB; anything far bigger is not SLS talking.
+const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A request ready to go out: what `--dry-run` prints and what `send` transmits.
 #[derive(Debug)]
@@ -38,6 +40,15 @@ impl Prepared {
         }
         out
     }
+}
+
+/// What to list: a shipper's tasks in a window, of one status (`""` for all).
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub logstore: String,
+    pub shipper: String,
+    pub window: Window,
+    pub status: &'static str,
 }
 
 /// The SLS client of one run.
@@ -74,7 +85,46 @@ impl Client {
         }
     }
 
-    /// Build and sign a RetryShipperTask call for `ids` at time `now`.
+    /// Build and sign a request at time `now`.
+    fn prepare(
+        &self,
+        method: &'static str,
+        path: String,
+        query: Vec<(String, String)>,
+        body: Vec<u8>,
+        now: SystemTime,
+    ) -> Prepared {
+        let host = self.endpoint.host_header(&self.project);
+        let signed = sign::sign(
+            &sign::Request {
+                method,
+                path: &path,
+                query: &query,
+                host: &host,
+                content_type: (!body.is_empty()).then_some("application/json"),
+                body: &body,
+            },
+            &self.credentials,
+            &self.signature,
+            now,
+        );
+        let mut url = format!("{}{path}", self.endpoint.base_url(&self.project));
+        for (i, (key, value)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(key);
+            url.push('=');
+            url.push_str(&sign::encode_query_value(value));
+        }
+        Prepared {
+            method,
+            url,
+            host,
+            signed,
+            body,
+        }
+    }
+
+    /// RetryShipperTask for `ids`, signed at `now`.
     pub fn prepare_retry(
         &self,
         logstore: &str,
@@ -82,29 +132,26 @@ impl Client {
         ids: &[TaskId],
         now: SystemTime,
     ) -> Prepared {
-        let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
         let body = serde_json::to_vec(ids).expect("a list of strings serializes");
-        let host = self.endpoint.host_header(&self.project);
-        let signed = sign::sign(
-            &sign::Request {
-                method: "PUT",
-                path: &path,
-                query: &[],
-                host: &host,
-                content_type: Some("application/json"),
-                body: &body,
-            },
-            &self.credentials,
-            &self.signature,
-            now,
+        let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
+        self.prepare("PUT", path, Vec::new(), body, now)
+    }
+
+    /// One GetShipperStatus page, signed at `now`. `status` empty means every status.
+    pub fn prepare_list(&self, query: &ListQuery, offset: usize, now: SystemTime) -> Prepared {
+        let path = format!(
+            "/logstores/{}/shipper/{}/tasks",
+            query.logstore, query.shipper
         );
-        Prepared {
-            method: "PUT",
-            url: format!("{}{path}", self.endpoint.base_url(&self.project)),
-            host,
-            signed,
-            body,
-        }
+        // The SDKs' parameter order; the signature sorts them anyway.
+        let params = vec![
+            ("from".to_string(), query.window.from.to_string()),
+            ("to".to_string(), query.window.to.to_string()),
+            ("status".to_string(), query.status.to_string()),
+            ("offset".to_string(), offset.to_string()),
+            ("size".to_string(), listing::PAGE_SIZE.to_string()),
+        ];
+        self.prepare("GET", path, params, Vec::new(), now)
     }
 
     /// Send one batch and classify the answer. A failure is a value, never an `Err`.
@@ -115,12 +162,60 @@ impl Client {
         ids: &[TaskId],
         diag: &Diag,
     ) -> Outcome {
-        let prepared = self.prepare_retry(logstore, shipper, ids, SystemTime::now());
+        self.exchange(|now| self.prepare_retry(logstore, shipper, ids, now), diag)
+            .0
+    }
+
+    /// Every task of the window, page after page. A failed page ends the listing with its
+    /// outcome, which says why.
+    pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Vec<Task>, Outcome> {
+        listing::read_all(
+            |offset, _size| {
+                let (outcome, body) =
+                    self.exchange(|now| self.prepare_list(query, offset, now), diag);
+                if outcome.status != Status::Ok {
+                    return Err(outcome);
+                }
+                let page = serde_json::from_slice(&body.unwrap_or_default())
+                    .map_err(|e| e.to_string())
+                    .and_then(listing::parse_page);
+                page.map_err(|why| Outcome {
+                    status: Status::Failed,
+                    error_message: Some(format!("unexpected GetShipperStatus answer: {why}")),
+                    ..outcome
+                })
+            },
+            |offset, page| {
+                diag.info(|| {
+                    format!(
+                        "GetShipperStatus offset {offset}: {} tasks, total {}",
+                        page.tasks.len(),
+                        page.total
+                    )
+                })
+            },
+        )
+    }
+
+    /// Send a request built by `build` (given the signing time) and classify the answer; the
+    /// body comes back for callers that read it.
+    fn exchange(
+        &self,
+        build: impl Fn(SystemTime) -> Prepared,
+        diag: &Diag,
+    ) -> (Outcome, Option<Vec<u8>>) {
+        let prepared = build(SystemTime::now());
         diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
         let started = Instant::now();
-        let outcome = match self.send(&prepared) {
-            Ok(resp) => Outcome::from_response(&resp, started.elapsed()),
-            Err(err) => Outcome::transport(&self.describe(&err), started.elapsed()),
+        let (outcome, body) = match self.send(&prepared) {
+            Ok(resp) => (
+                Outcome::from_response(&resp, started.elapsed()),
+                Some(resp.body),
+            ),
+            Err(err) => (
+                Outcome::transport(&self.describe(&err), started.elapsed()),
+                None,
+            ),
         };
         diag.info(|| {
             format!(
@@ -134,7 +229,7 @@ impl Client {
                 outcome.request_id.as_deref().unwrap_or("-"),
             )
         });
-        outcome
+        (outcome, body)
     }
 
     fn send(&self, prepared: &Prepared) -> Result<RawResponse, ureq::Error> {
@@ -145,7 +240,7 @@ impl Client {
         for (name, value) in &prepared.signed.headers {
             request = request.header(*name, value);
         }
-        let request = request.body(prepared.body.clone())?;
+        let request = request.body(prepared.body.as_slice())?;
         let mut response = self.agent.run(request)?;
         let header = |name: &str| {
             response

@@ -48,6 +48,8 @@ enum Origin {
     Argument(usize),
     StdinLine(usize),
     StdinJson(usize),
+    StdinTask(usize),
+    Listed(usize),
 }
 
 impl fmt::Display for Origin {
@@ -56,6 +58,8 @@ impl fmt::Display for Origin {
             Origin::Argument(n) => write!(f, "argument {n}"),
             Origin::StdinLine(n) => write!(f, "stdin line {n}"),
             Origin::StdinJson(n) => write!(f, "stdin JSON element {n}"),
+            Origin::StdinTask(n) => write!(f, "failed task {n} of the stdin documents"),
+            Origin::Listed(n) => write!(f, "task {n} of the GetShipperStatus listing"),
         }
     }
 }
@@ -66,6 +70,9 @@ pub struct Collected {
     pub ids: Vec<TaskId>,
     /// How many repeated IDs were dropped (the first occurrence is kept).
     pub duplicates: usize,
+    /// When stdin held GetShipperStatus documents: how many tasks they listed in all (the
+    /// failed ones among them are the IDs).
+    pub listed: Option<usize>,
 }
 
 /// Does this argument list need stdin? (`-` among the arguments.)
@@ -80,13 +87,16 @@ pub fn wants_stdin(args: &[String]) -> bool {
 pub fn collect(args: &[String], stdin: Option<&[u8]>) -> Result<Collected, String> {
     let mut found: Vec<(String, Origin)> = Vec::new();
     let mut stdin_used = false;
+    let mut listed = None;
     let mut read_stdin = |found: &mut Vec<(String, Origin)>| -> Result<(), String> {
         if stdin_used {
             return Err("'-' (read stdin) is given more than once; give it once".into());
         }
         stdin_used = true;
         let bytes = stdin.ok_or("stdin is not available")?;
-        found.extend(parse_stdin(bytes)?);
+        let (ids, documents_listed) = parse_stdin(bytes)?;
+        found.extend(ids);
+        listed = documents_listed;
         Ok(())
     };
     if args.is_empty() && stdin.is_some() {
@@ -99,7 +109,15 @@ pub fn collect(args: &[String], stdin: Option<&[u8]>) -> Result<Collected, Strin
             found.push((arg.clone(), Origin::Argument(i + 1)));
         }
     }
-    validate(found)
+    let mut collected = validate(found)?;
+    collected.listed = listed;
+    Ok(collected)
+}
+
+/// The IDs a GetShipperStatus listing returned, checked like any other input.
+pub fn from_listing(listed: Vec<String>) -> Result<Collected, String> {
+    let found = listed.into_iter().enumerate();
+    validate(found.map(|(i, id)| (id, Origin::Listed(i + 1))).collect())
 }
 
 fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
@@ -139,9 +157,13 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// Detect the stdin format: a JSON array of strings when it starts with `[`, otherwise IDs
-/// separated by whitespace, with blank lines and `#` comment lines skipped.
-fn parse_stdin(bytes: &[u8]) -> Result<Vec<(String, Origin)>, String> {
+/// IDs and, for GetShipperStatus documents, how many tasks they listed.
+type FromStdin = (Vec<(String, Origin)>, Option<usize>);
+
+/// Detect the stdin format: GetShipperStatus documents when it starts with `{`, a JSON array of
+/// strings when it starts with `[`, otherwise IDs separated by whitespace, with blank lines and
+/// `#` comment lines skipped.
+fn parse_stdin(bytes: &[u8]) -> Result<FromStdin, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!(
             "stdin is not valid UTF-8 (at byte {}); task ids must be text",
@@ -150,8 +172,14 @@ fn parse_stdin(bytes: &[u8]) -> Result<Vec<(String, Origin)>, String> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match text.trim_start().chars().next() {
-        Some('[') => parse_json_array(text),
-        _ => Ok(parse_lines(text)),
+        Some('{') => {
+            let documents = crate::listing::failed_in_documents(text)?;
+            let ids = documents.failed.into_iter().enumerate();
+            let ids = ids.map(|(i, id)| (id, Origin::StdinTask(i + 1))).collect();
+            Ok((ids, Some(documents.listed)))
+        }
+        Some('[') => Ok((parse_json_array(text)?, None)),
+        _ => Ok((parse_lines(text), None)),
     }
 }
 
@@ -294,6 +322,26 @@ mod tests {
         assert!(err.contains("more than once"), "{err}");
         let err = collect(&[], Some(b"ok\n\xff\xfe")).unwrap_err();
         assert!(err.contains("not valid UTF-8 (at byte 3)"), "{err}");
+    }
+
+    #[test]
+    fn get_shipper_status_documents_give_their_failed_tasks() {
+        let doc = r#"{"count": 3, "total": 3, "tasks": [
+            {"id": "f1", "taskStatus": "fail"}, {"id": "s1", "taskStatus": "success"},
+            {"id": "f2", "taskStatus": "fail"}]}
+            {"count": 1, "total": 4, "tasks": [{"id": "f3", "taskStatus": "fail"}]}"#;
+        let c = collect(&[], Some(doc.as_bytes())).unwrap();
+        assert_eq!(ids(&c), ["f1", "f2", "f3"]);
+        assert_eq!(c.listed, Some(4));
+        let err = collect(
+            &[],
+            Some(br#"{"tasks": [{"id": "bad id", "taskStatus": "fail"}]}"#),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("at failed task 1 of the stdin documents"),
+            "{err}"
+        );
     }
 
     #[test]

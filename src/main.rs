@@ -2,20 +2,21 @@
 
 use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use sls_retry::batch;
-use sls_retry::cli::{self, Cli};
-use sls_retry::client::Client;
+use sls_retry::cli::{self, Cli, Mode, TaskStatus};
+use sls_retry::client::{Client, ListQuery};
 use sls_retry::config::{Config, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected};
+use sls_retry::listing::Task;
 use sls_retry::outcome::Outcome;
-use sls_retry::report::Reporter;
+use sls_retry::report::{Found, Reporter};
 use sls_retry::sign::SignatureVersion;
 
 fn main() -> ExitCode {
@@ -49,6 +50,7 @@ fn run(cli: Cli) -> Result<Exit> {
         };
     }
 
+    let mode = cli.mode(SystemTime::now())?;
     let config = Config::resolve(
         &cli,
         &|name| std::env::var(name).ok(),
@@ -73,8 +75,52 @@ fn run(cli: Cli) -> Result<Exit> {
             }
         )
     });
+    let client = Client::new(&config);
+    let list_query = |window, status: TaskStatus| ListQuery {
+        logstore: config.logstore.clone(),
+        shipper: config.shipper.clone(),
+        window,
+        status: status.as_query(),
+    };
 
-    let Collected { ids, duplicates } = read_ids(&cli.task_ids)?;
+    let (collected, found) = match mode {
+        Mode::List(window, status) => {
+            let Some(tasks) = list(&client, &list_query(window, status), &diag) else {
+                return Ok(Exit::Failure);
+            };
+            diag.info(|| format!("{} tasks listed", tasks.len()));
+            Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&tasks);
+            return Ok(Exit::Success);
+        }
+        Mode::Failed(window) => {
+            let Some(tasks) = list(&client, &list_query(window, TaskStatus::Fail), &diag) else {
+                return Ok(Exit::Failure);
+            };
+            // The status filter is the server's; only what it says failed is retried.
+            let ids: Vec<String> = tasks
+                .into_iter()
+                .filter(|t| t.status == "fail")
+                .map(|t| t.id)
+                .collect();
+            let collected = ids::from_listing(ids).map_err(anyhow::Error::msg)?;
+            let found = Found::Listing {
+                failed: collected.ids.len(),
+                window,
+            };
+            (collected, Some(found))
+        }
+        Mode::Retry => {
+            let collected = read_ids(&cli.task_ids)?;
+            let found = collected.listed.map(|listed| Found::Documents {
+                failed: collected.ids.len() + collected.duplicates,
+                listed,
+            });
+            (collected, found)
+        }
+    };
+    let Collected {
+        ids, duplicates, ..
+    } = collected;
     if duplicates > 0 {
         diag.warn(&format!(
             "dropped {duplicates} duplicate task id{} (first occurrence kept)",
@@ -83,11 +129,10 @@ fn run(cli: Cli) -> Result<Exit> {
     }
     let total_ids = ids.len();
     let batches = batch::plan(ids, config.batch_size);
-    let client = Client::new(&config);
-    let report = Reporter::new(io::stdout().lock(), config.output, total_ids, batches.len());
+    let mut report = Reporter::new(io::stdout().lock(), config.output, total_ids, batches.len());
 
     if config.dry_run {
-        let now = std::time::SystemTime::now();
+        let now = SystemTime::now();
         let requests: Vec<_> = batches
             .iter()
             .map(|b| {
@@ -95,12 +140,17 @@ fn run(cli: Cli) -> Result<Exit> {
                 (b, prepared)
             })
             .collect();
+        if let Some(found) = &found {
+            report.found(found);
+        }
         report.dry_run(&config.endpoint.base_url(&config.project), &requests);
         return Ok(Exit::Success);
     }
 
     let started = Instant::now();
-    let mut report = report;
+    if let Some(found) = &found {
+        report.found(found);
+    }
     for batch in &batches {
         let outcome = if report.is_closed() {
             Outcome::not_sent("stdout was closed")
@@ -110,6 +160,20 @@ fn run(cli: Cli) -> Result<Exit> {
         report.batch(batch, &outcome);
     }
     Ok(report.finish(started.elapsed()))
+}
+
+/// Every task of the listing, or `None` after saying on stderr why the listing failed.
+fn list(client: &Client, query: &ListQuery, diag: &Diag) -> Option<Vec<Task>> {
+    match client.list_tasks(query, diag) {
+        Ok(tasks) => Some(tasks),
+        Err(outcome) => {
+            diag::error(&format!(
+                "listing the shipper's tasks failed: {}; nothing was retried",
+                outcome.describe()
+            ));
+            None
+        }
+    }
 }
 
 /// Task IDs from the arguments, and from stdin where `-` stands or when there are no arguments.

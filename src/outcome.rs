@@ -74,6 +74,24 @@ impl Outcome {
         }
     }
 
+    /// One line for an error message: status, code, message, request id.
+    pub fn describe(&self) -> String {
+        let mut text = match self.http_status {
+            Some(status) => format!("HTTP {status}"),
+            None => "no response".to_string(),
+        };
+        match (&self.error_code, &self.error_message) {
+            (Some(code), Some(message)) => text.push_str(&format!(" {code}: {message}")),
+            (Some(code), None) => text.push_str(&format!(" {code}")),
+            (None, Some(message)) => text.push_str(&format!(" ({message})")),
+            (None, None) => {}
+        }
+        if let Some(id) = &self.request_id {
+            text.push_str(&format!(", request {id}"));
+        }
+        text
+    }
+
     /// The batch was never sent (the run stopped before it).
     pub fn not_sent(reason: &str) -> Outcome {
         Outcome {

@@ -11,7 +11,9 @@ use crate::client::Prepared;
 use crate::config::Output;
 use crate::exit::Exit;
 use crate::ids::TaskId;
+use crate::listing::Task;
 use crate::outcome::{Outcome, Status};
+use crate::window::Window;
 
 #[derive(Serialize)]
 struct BatchRecord<'a> {
@@ -38,6 +40,13 @@ struct SummaryRecord {
     not_sent: usize,
     accepted_ids: usize,
     elapsed_ms: u128,
+}
+
+/// How many task IDs a run found before retrying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Listing { failed: usize, window: Window },
+    Documents { failed: usize, listed: usize },
 }
 
 /// Writes the report as batches finish and keeps the tally.
@@ -133,6 +142,56 @@ impl<W: Write> Reporter<W> {
         line
     }
 
+    /// Where the IDs came from, before any batch: the failed tasks a listing found
+    /// (`--failed`), or those taken from GetShipperStatus documents on stdin.
+    pub fn found(&mut self, found: &Found) {
+        let line = match self.output {
+            Output::Quiet => return,
+            Output::Human => match found {
+                Found::Listing { failed, window } => format!(
+                    "found {} in {}",
+                    plural(*failed, "failed task", "failed tasks"),
+                    window.describe()
+                ),
+                Found::Documents { failed, listed } => format!(
+                    "took {failed} failed of {} from the GetShipperStatus documents on stdin",
+                    plural(*listed, "task", "tasks")
+                ),
+            },
+            Output::Json => json_line(&match found {
+                Found::Listing { failed, window } => serde_json::json!({
+                    "type": "found", "source": "GetShipperStatus", "failed": failed,
+                    "from": window.from, "to": window.to,
+                }),
+                Found::Documents { failed, listed } => serde_json::json!({
+                    "type": "found", "source": "stdin", "failed": failed, "listed": listed,
+                }),
+            }),
+        };
+        self.write(&line);
+    }
+
+    /// `--list`: task IDs one per line, or one `{"type":"task",...}` object per task carrying
+    /// every GetShipperStatus field.
+    pub fn tasks(mut self, tasks: &[Task]) {
+        for task in tasks {
+            let line = match self.output {
+                Output::Quiet => return,
+                Output::Human => task.id.clone(),
+                Output::Json => {
+                    let mut object = serde_json::Map::with_capacity(task.fields.len() + 1);
+                    object.insert("type".into(), "task".into());
+                    object.extend(task.fields.clone());
+                    json_line(&object)
+                }
+            };
+            self.write(&line);
+            if self.closed {
+                return;
+            }
+        }
+    }
+
     /// Write the summary and return the exit status the run earned.
     pub fn finish(mut self, elapsed: Duration) -> Exit {
         let line = match self.output {
@@ -147,7 +206,7 @@ impl<W: Write> Reporter<W> {
                 accepted_ids: self.accepted_ids,
                 elapsed_ms: elapsed.as_millis(),
             })),
-            Output::Human if self.ids == 0 => Some("nothing to retry: no task ids given".into()),
+            Output::Human if self.ids == 0 => Some("nothing to retry".into()),
             Output::Human => {
                 let mut line = format!(
                     "retried {} of {} task ids in {}: {} ok, {} failed",
@@ -337,7 +396,7 @@ mod tests {
         assert_eq!(r.finish(Duration::ZERO), Exit::Success);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "nothing to retry: no task ids given\n"
+            "nothing to retry\n"
         );
     }
 

@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use crate::credentials::Credentials;
 
 pub use v1::sign_v1;
-pub use v4::sign_v4;
+pub use v4::{encode_query_value, sign_v4};
 
 /// The API version every official SDK sends.
 pub const API_VERSION: &str = "0.6.0";

@@ -57,6 +57,11 @@ pub fn sign_v4(req: &Request, creds: &Credentials, region: &str, now: SystemTime
     }
 }
 
+/// A query value as v4 signs it, and as the client sends it, so both agree (RFC 3986).
+pub fn encode_query_value(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
 /// `yyyymmddTHHMMSSZ`, UTC.
 fn v4_time(now: SystemTime) -> String {
     // "2015-11-11T08:28:19Z" -> "20151111T082819Z"
@@ -108,7 +113,7 @@ fn canonical_request(
             if v.is_empty() {
                 k.clone()
             } else {
-                format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE))
+                format!("{k}={}", encode_query_value(v))
             }
         })
         .collect();

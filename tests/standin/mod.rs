@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod http;
+mod listing;
 mod metadata;
 // `sls` and `v4` are visible to the crate for the stand-in's own self-tests
 // (tests/standin_selftest.rs), which live apart so that they run once, not in every test crate.
@@ -16,6 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
+
+pub use listing::Task;
 
 pub const DEMO_PROJECT: &str = "demo-project";
 pub const DEMO_LOGSTORE: &str = "demo-logstore";
@@ -62,7 +65,7 @@ impl Recorded {
     }
 }
 
-/// A canned answer for the next authenticated RetryShipperTask request (see `StandIn::push_reply`).
+/// A canned answer for the next authenticated RetryShipperTask or GetShipperStatus request (see `StandIn::push_reply`).
 #[derive(Clone, Debug)]
 pub struct Reply {
     status: u16,
@@ -81,6 +84,17 @@ impl Reply {
             content_type: Some("application/json".into()),
             body: body.to_string().into_bytes(),
             error_code: Some(code.into()),
+            with_request_id: true,
+        }
+    }
+
+    /// A JSON document with an `x-log-requestid`, e.g. a hand-made GetShipperStatus page.
+    pub fn json(status: u16, body: &serde_json::Value) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.to_string().into_bytes(),
+            error_code: None,
             with_request_id: true,
         }
     }
@@ -114,6 +128,9 @@ pub struct Builder {
     world: sls::World,
     port: u16,
     on_request: Option<Hook>,
+    tasks: Vec<Task>,
+    /// `(count, seed)` of each `generated_tasks`, generated at build time against the server clock.
+    generated: Vec<(usize, u64)>,
 }
 
 impl Builder {
@@ -184,6 +201,34 @@ impl Builder {
         self
     }
 
+    /// Add these tasks to the shipper's (every shipper of the world lists the same tasks).
+    pub fn tasks(mut self, tasks: Vec<Task>) -> Self {
+        self.tasks.extend(tasks);
+        self
+    }
+
+    /// Add `count` tasks that depend only on `seed` and the server clock at build time: ids of 32
+    /// lower-hex digits, one created in each equal slice of the 50 hours before (so some are outside
+    /// the 48-hour window), about 20% `fail` (with a `write oss failed: ...` message), 10% `running`
+    /// (finish time 0), the rest `success`.
+    pub fn generated_tasks(mut self, count: usize, seed: u64) -> Self {
+        self.generated.push((count, seed));
+        self
+    }
+
+    /// GetShipperStatus never returns more than `n` tasks per page, whatever `size` asks (default 500).
+    pub fn max_page(mut self, n: usize) -> Self {
+        self.world.max_page = Some(n);
+        self
+    }
+
+    /// Once the first GetShipperStatus page has been served (a 200), `n` new tasks appear, alternately
+    /// `fail` and `success`, created a second before the server clock: `total` moves between pages.
+    pub fn new_tasks_during_listing(mut self, n: usize) -> Self {
+        self.world.late_tasks = n;
+        self
+    }
+
     /// Called on the connection's thread after each answered request (the example logs with it).
     pub fn on_request(mut self, hook: impl Fn(&Recorded) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
@@ -197,6 +242,16 @@ impl Builder {
 
     pub fn try_build(mut self) -> io::Result<StandIn> {
         self.world.fill_defaults();
+        let now = listing::unix_secs(self.world.now());
+        let mut tasks = self.tasks;
+        for (count, seed) in self.generated {
+            tasks.extend(listing::generate(count, seed, now));
+        }
+        let log = Log {
+            tasks,
+            late_tasks: self.world.late_tasks,
+            ..Log::default()
+        };
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -204,7 +259,7 @@ impl Builder {
             on_request: self.on_request,
             stopping: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
-            log: Mutex::default(),
+            log: Mutex::new(log),
         });
         let accept_shared = Arc::clone(&shared);
         let accept = thread::spawn(move || accept_loop(listener, &accept_shared));
@@ -248,12 +303,23 @@ impl StandIn {
         self.shared.log().requests.clone()
     }
 
+    /// Every task the stand-in holds now, those that appeared during a listing included.
+    pub fn tasks(&self) -> Vec<Task> {
+        self.shared.log().tasks.clone()
+    }
+
+    /// The stand-in's clock: the system clock plus `Builder::clock_skew_secs`.
+    pub fn server_time(&self) -> SystemTime {
+        self.shared.world.now()
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(SeqCst)
     }
 
-    /// Queue a canned answer; each authenticated RetryShipperTask request takes the oldest one instead of being accepted.
+    /// Queue a canned answer. Each authenticated RetryShipperTask or GetShipperStatus request takes the
+    /// oldest one instead of its own answer (before its logstore and shipper are looked up).
     pub fn push_reply(&self, reply: Reply) {
         self.shared.log().replies.push_back(reply);
     }
@@ -284,6 +350,9 @@ struct Log {
     requests: Vec<Recorded>,
     accepted: Vec<Vec<String>>,
     replies: VecDeque<Reply>,
+    tasks: Vec<Task>,
+    /// Tasks still to appear after the next GetShipperStatus page served.
+    late_tasks: usize,
     /// ECS metadata tokens issued, with when each expires.
     metadata_tokens: Vec<(String, SystemTime)>,
 }

@@ -1,4 +1,4 @@
-//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then RetryShipperTask; `/latest/` goes to the ECS metadata routes.
+//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
 // The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
 // tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
 
@@ -12,7 +12,7 @@ use percent_encoding::percent_decode_str;
 
 use super::http::{Request, Response};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
-use super::{Recorded, Reply, Shared, metadata, v4};
+use super::{Recorded, Reply, Shared, listing, metadata, v4};
 
 /// How far the request's Date may be from the server clock (SPEC 1.3).
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -31,6 +31,10 @@ pub(super) struct World {
     pub ecs_role: Option<metadata::EcsRole>,
     pub ecs_require_token: bool,
     pub clock_skew_secs: i64,
+    /// The longest GetShipperStatus page; `None` is `listing::MAX_SIZE`.
+    pub max_page: Option<usize>,
+    /// How many tasks appear once the first GetShipperStatus page has been served.
+    pub late_tasks: usize,
 }
 
 impl World {
@@ -53,7 +57,7 @@ impl World {
         }
     }
 
-    fn now(&self) -> SystemTime {
+    pub fn now(&self) -> SystemTime {
         let skew = Duration::from_secs(self.clock_skew_secs.unsigned_abs());
         let now = SystemTime::now();
         if self.clock_skew_secs >= 0 {
@@ -70,10 +74,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     let (reply, accepted) = if request.path.starts_with(metadata::PREFIX) {
         (metadata::answer(shared, request, now), None)
     } else {
-        match dispatch(shared, request, now) {
-            Ok(ids) => (Reply::ok(), Some(ids)),
-            Err(reply) => (reply, None),
-        }
+        dispatch(shared, request, now).unwrap_or_else(|reply| (reply, None))
     };
     let request_id = if reply.with_request_id {
         new_request_id(now)
@@ -109,36 +110,38 @@ pub(super) fn reject_malformed(shared: &Shared, reply: &Reply) -> Response {
     render(reply, now, &new_request_id(now))
 }
 
-fn dispatch(shared: &Shared, request: &Request, now: SystemTime) -> Result<Vec<String>, Reply> {
+/// The answer, with the task ids accepted when it is a successful RetryShipperTask.
+fn dispatch(
+    shared: &Shared,
+    request: &Request,
+    now: SystemTime,
+) -> Result<(Reply, Option<Vec<String>>), Reply> {
     let world = &shared.world;
     check_project(world, request)?;
     let version = authenticate(world, request)?;
     check_body(request, version)?;
     check_date(request, version, now)?;
-    let path = &request.path;
-    match (request.method.as_str(), shipper_tasks(path)) {
-        ("PUT", Some((logstore, shipper))) => {
-            let scripted = shared.log().replies.pop_front();
-            if let Some(reply) = scripted {
-                return Err(reply);
-            }
-            if !world.logstores.iter().any(|l| l == logstore) {
-                let message = format!("Logstore {logstore} does not exist.");
-                return fail(404, "LogStoreNotExist", message);
-            }
-            if !world.shippers.iter().any(|s| s == shipper) {
-                return fail(400, "ShipperNotExist", "Shipper does not exist.");
-            }
-            task_ids(&request.body)
-        }
-        // GetShipperStatus (SPEC 1.2) comes next on this route.
-        ("GET", Some(_)) => {
-            let message = "GetShipperStatus is not in the stand-in yet.";
-            fail(400, "ParameterInvalid", message)
-        }
+    let (method, path) = (request.method.as_str(), &request.path);
+    let route = shipper_tasks(path).filter(|_| method == "PUT" || method == "GET");
+    let Some((logstore, shipper)) = route else {
         // SLS documents no code for an unknown API; this one is our choice.
-        (method, _) => fail(404, "NotFound", format!("No API at {method} {path}.")),
+        return fail(404, "NotFound", format!("No API at {method} {path}."));
+    };
+    let scripted = shared.log().replies.pop_front();
+    if let Some(reply) = scripted {
+        return Err(reply);
     }
+    if !world.logstores.iter().any(|l| l == logstore) {
+        let message = format!("Logstore {logstore} does not exist.");
+        return fail(404, "LogStoreNotExist", message);
+    }
+    if !world.shippers.iter().any(|s| s == shipper) {
+        return fail(400, "ShipperNotExist", "Shipper does not exist.");
+    }
+    if method == "GET" {
+        return Ok((listing::answer(shared, request, now), None));
+    }
+    Ok((Reply::ok(), Some(task_ids(&request.body)?)))
 }
 
 fn fail<T>(status: u16, code: &str, message: impl AsRef<str>) -> Result<T, Reply> {
@@ -409,7 +412,7 @@ fn canonical_query(query: &str) -> String {
 }
 
 /// The query's `(key, value)` pairs as sent, decoded; a key without `=` has an empty value.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
     (query.split('&'))
         .filter(|pair| !pair.is_empty())
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))

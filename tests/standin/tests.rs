@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, and its ECS metadata routes hand out working credentials.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as SPEC 1.2 says, and its ECS metadata routes hand out working credentials.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -8,7 +8,7 @@ use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use crate::standin::{Builder, Reply, StandIn, sls, v4};
+use crate::standin::{Builder, Reply, StandIn, Task, sls, v4};
 use crate::standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
 
 struct Answer {
@@ -85,14 +85,38 @@ fn retry_request(standin: &StandIn, ids: &[&str], date: SystemTime) -> Vec<u8> {
 /// `retry_request` signed with `(key id, secret, STS token)`.
 fn retry_request_as(
     standin: &StandIn,
-    (key_id, secret, token): (&str, &str, Option<&str>),
+    account: (&str, &str, Option<&str>),
     ids: &[&str],
     date: SystemTime,
 ) -> Vec<u8> {
     let body = serde_json::to_string(ids).unwrap();
-    let (len, md5) = (body.len().to_string(), sls::md5_hex(body.as_bytes()));
-    let date = httpdate::fmt_http_date(date);
     let path = format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks");
+    signed_request(standin, account, ("PUT", &path, ""), &body, date)
+}
+
+/// A GetShipperStatus request for the demo world with `query` (plain `k=v` pairs, nothing to encode), signed now.
+fn list_request(standin: &StandIn, query: &str) -> Vec<u8> {
+    let path = format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks");
+    let account = (DEMO_KEY_ID, DEMO_KEY_SECRET, None);
+    signed_request(
+        standin,
+        account,
+        ("GET", &path, query),
+        "",
+        SystemTime::now(),
+    )
+}
+
+/// `(method, path, query)` with `body` (JSON when not empty), signed by the SPEC 1.4 recipe as `account`.
+fn signed_request(
+    standin: &StandIn,
+    (key_id, secret, token): (&str, &str, Option<&str>),
+    (method, path, query): (&str, &str, &str),
+    body: &str,
+    date: SystemTime,
+) -> Vec<u8> {
+    let len = body.len().to_string();
+    let date = httpdate::fmt_http_date(date);
     let token = token.map(|token| ("x-acs-security-token", token.to_string()));
     let x_log: Vec<(&str, String)> = (token.into_iter())
         .chain([
@@ -101,22 +125,33 @@ fn retry_request_as(
             ("x-log-signaturemethod", "hmac-sha1".into()),
         ])
         .collect();
+    let mut plain = vec![("Date", date.clone())];
+    let (mut md5, mut content_type) = (String::new(), "");
+    if !body.is_empty() {
+        (md5, content_type) = (sls::md5_hex(body.as_bytes()), "application/json");
+        plain.push(("Content-Type", content_type.into()));
+        plain.push(("Content-MD5", md5.clone()));
+        plain.push(("Content-Length", len));
+    }
     let signed: String = x_log.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let sts = format!("PUT\n{md5}\napplication/json\n{date}\n{signed}{path}");
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort();
+    let (resource, target) = match query {
+        "" => (path.to_string(), path.to_string()),
+        _ => (
+            format!("{path}?{}", pairs.join("&")),
+            format!("{path}?{query}"),
+        ),
+    };
+    let sts = format!("{method}\n{md5}\n{content_type}\n{date}\n{signed}{resource}");
     let signature = sls::sign(secret, &sts);
     let host = format!("{DEMO_PROJECT}.127.0.0.1:{}", standin.port());
-    let mut head = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\n");
-    let plain = [
-        ("Date", date),
-        ("Content-Type", "application/json".into()),
-        ("Content-MD5", md5),
-        ("Content-Length", len),
-    ];
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n");
     for (name, value) in plain.iter().chain(&x_log) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Authorization: LOG {key_id}:{signature}\r\n\r\n"));
-    (head + &body).into_bytes()
+    (head + body).into_bytes()
 }
 
 fn vectors() -> Vec<Value> {
@@ -179,13 +214,11 @@ fn official_sdk_vectors_verify() {
             let ids: Vec<String> = serde_json::from_value(vector["task_ids"].clone()).unwrap();
             assert_eq!(standin.accepted(), [ids], "{name}");
         } else {
-            // Past authentication, GET meets the not-yet-built GetShipperStatus.
-            assert_eq!(
-                answer.error().0,
-                "ParameterInvalid",
-                "{name}: {}",
-                answer.body
-            );
+            // Verified, then refused: the SDK's window is older than 48 hours at its own date.
+            assert_eq!(answer.status, 400, "{name}: {}", answer.body);
+            let (code, message) = answer.error();
+            assert_eq!(code, "ParameterInvalid", "{name}");
+            assert!(message.contains("last 48 hours"), "{name}: {message}");
         }
     }
 }
@@ -325,6 +358,280 @@ fn unknown_project_and_malformed_http_are_refused_without_harm() {
     assert_eq!(exchange(&mut connect(&standin), &request).status, 200);
 }
 
+/// A window well inside the stand-in's 48 hours: from a minute after it opens to ten minutes ahead.
+fn window(standin: &StandIn) -> String {
+    let now = unix_secs(standin.server_time());
+    format!("from={}&to={}", now - 48 * 3600 + 60, now + 600)
+}
+
+/// The ids GetShipperStatus must list for `window`: created inside it, with `status` if given, newest first, then by id.
+fn expected_ids(standin: &StandIn, window: &str, status: Option<&str>) -> Vec<String> {
+    let bound = |key: &str| {
+        let pair = window.split('&').find_map(|p| p.strip_prefix(key));
+        pair.unwrap().parse::<i64>().unwrap()
+    };
+    let range = bound("from=")..bound("to=");
+    let mut tasks: Vec<Task> = (standin.tasks().into_iter())
+        .filter(|t| range.contains(&t.create_time) && status.is_none_or(|s| t.status == s))
+        .collect();
+    tasks.sort_by(|a, b| (b.create_time.cmp(&a.create_time)).then(a.id.cmp(&b.id)));
+    tasks.into_iter().map(|t| t.id).collect()
+}
+
+/// One successful GetShipperStatus page.
+fn list(stream: &mut TcpStream, standin: &StandIn, query: &str) -> Value {
+    let answer = exchange(stream, &list_request(standin, query));
+    assert_eq!(answer.status, 200, "{query}: {}", answer.body);
+    assert_eq!(answer.header("Content-Type"), Some("application/json"));
+    assert!(answer.header("x-log-requestid").is_some());
+    let page: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(page["count"], page["tasks"].as_array().unwrap().len());
+    page
+}
+
+fn page_ids(page: &Value) -> Vec<String> {
+    let tasks = page["tasks"].as_array().unwrap().iter();
+    tasks
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Pages as SPEC 1.2 says (`offset += count` until `offset >= total` or `count == 0`): the ids in
+/// order, and each page's count and total.
+fn list_all(standin: &StandIn, query: &str) -> (Vec<String>, Vec<u64>, Vec<u64>) {
+    let mut stream = connect(standin);
+    let (mut ids, mut counts, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+    let mut offset = 0;
+    loop {
+        let page = list(&mut stream, standin, &format!("{query}&offset={offset}"));
+        let (count, total) = (
+            page["count"].as_u64().unwrap(),
+            page["total"].as_u64().unwrap(),
+        );
+        ids.extend(page_ids(&page));
+        counts.push(count);
+        totals.push(total);
+        offset += count;
+        if offset >= total || count == 0 {
+            return (ids, counts, totals);
+        }
+    }
+}
+
+#[test]
+fn paging_lists_every_task_in_the_window_once() {
+    let standin = StandIn::builder().generated_tasks(120, 7).build();
+    let window = window(&standin);
+    let expected = expected_ids(&standin, &window, None);
+    let held = standin.tasks().len();
+    assert!(
+        (100..held).contains(&expected.len()),
+        "{} of {held}",
+        expected.len()
+    );
+    let (ids, counts, totals) = list_all(&standin, &format!("{window}&status=&size=25"));
+    assert_eq!(ids, expected);
+    let last = expected.len() as u64 - 100;
+    assert_eq!(counts, [25, 25, 25, 25, last]);
+    assert!(totals.iter().all(|&t| t == expected.len() as u64));
+
+    // The newest task in full; `offset` past the end is an empty page, not an error.
+    let mut stream = connect(&standin);
+    let page = list(&mut stream, &standin, &format!("{window}&size=1"));
+    let tasks = standin.tasks();
+    let newest = tasks.iter().find(|t| t.id == expected[0]).unwrap();
+    let entry = &page["tasks"][0];
+    assert_eq!(entry["taskStatus"], newest.status.as_str());
+    assert_eq!(entry["taskMessage"], newest.message.as_str());
+    assert_eq!(entry["taskCreateTime"], newest.create_time);
+    assert_eq!(
+        entry["taskLastDataReceiveTime"],
+        newest.last_data_receive_time
+    );
+    assert_eq!(entry["taskFinishTime"], newest.finish_time);
+    assert!(entry["taskCode"].is_string() && entry["taskDataLines"].is_u64());
+    let beyond = list(&mut stream, &standin, &format!("{window}&offset=1000"));
+    assert_eq!(
+        (beyond["count"].as_u64(), beyond["total"].as_u64()),
+        (Some(0), Some(expected.len() as u64))
+    );
+}
+
+#[test]
+fn status_filters_tasks_but_not_statistics() {
+    let standin = StandIn::builder().generated_tasks(60, 1).build();
+    let window = window(&standin);
+    let mut stream = connect(&standin);
+    let all = list(&mut stream, &standin, &window);
+    let tally = |status| expected_ids(&standin, &window, Some(status)).len();
+    let statistics = serde_json::json!({
+        "running": tally("running"), "success": tally("success"), "fail": tally("fail")
+    });
+    assert_eq!(all["statistics"], statistics);
+    assert!(tally("running") > 0 && tally("fail") > 0);
+    // The default size (100) takes the whole window.
+    assert_eq!(page_ids(&all), expected_ids(&standin, &window, None));
+    for status in ["running", "success", "fail"] {
+        let page = list(&mut stream, &standin, &format!("{window}&status={status}"));
+        assert_eq!(page["statistics"], statistics, "{status}");
+        assert_eq!(page["total"], tally(status), "{status}");
+        assert_eq!(
+            page_ids(&page),
+            expected_ids(&standin, &window, Some(status))
+        );
+        for task in page["tasks"].as_array().unwrap() {
+            assert_eq!(task["taskStatus"], status);
+            let (message, code) = (
+                task["taskMessage"].as_str().unwrap(),
+                task["taskCode"].as_str().unwrap(),
+            );
+            assert_eq!(
+                message.starts_with("write oss failed: "),
+                status == "fail",
+                "{message}"
+            );
+            assert_eq!(code.is_empty(), status != "fail", "{code}");
+            assert_eq!(task["taskFinishTime"] == 0, status == "running");
+        }
+    }
+}
+
+#[test]
+fn listing_refuses_bad_parameters_and_unknown_targets() {
+    let standin = StandIn::builder().generated_tasks(10, 1).build();
+    let now = unix_secs(standin.server_time());
+    let (from, to) = (now - 3600, now);
+    let too_old = now - 48 * 3600 - 1;
+    let cases = [
+        (format!("from={too_old}&to={to}"), "last 48 hours"),
+        (format!("from={from}&to={to}&size=501"), "size"),
+        (format!("from={from}&to={to}&size=0"), "size"),
+        (format!("to={to}"), "from"),
+        (format!("from={from}&to="), "to"),
+        (format!("from={from}&to=soon"), "to"),
+        (format!("from={to}&to={from}"), "less than"),
+        (format!("from={from}&to={to}&status=failed"), "status"),
+        (format!("from={from}&to={to}&offset=-1"), "offset"),
+    ];
+    let mut stream = connect(&standin);
+    for (query, named) in &cases {
+        let answer = exchange(&mut stream, &list_request(&standin, query));
+        let (code, message) = answer.error();
+        assert_eq!(
+            (answer.status, code.as_str()),
+            (400, "ParameterInvalid"),
+            "{query}"
+        );
+        assert!(message.contains(named), "{query}: {message}");
+    }
+    let query = format!("from={from}&to={to}");
+    for (world, expected) in [
+        (
+            StandIn::builder().logstore("other"),
+            (404, "LogStoreNotExist"),
+        ),
+        (
+            StandIn::builder().shipper("other"),
+            (400, "ShipperNotExist"),
+        ),
+    ] {
+        let standin = world.build();
+        let answer = exchange(&mut connect(&standin), &list_request(&standin, &query));
+        assert_eq!((answer.status, answer.error().0.as_str()), expected);
+    }
+}
+
+#[test]
+fn max_page_makes_short_pages() {
+    let standin = StandIn::builder()
+        .generated_tasks(50, 3)
+        .max_page(7)
+        .build();
+    let window = window(&standin);
+    let (ids, counts, _) = list_all(&standin, &format!("{window}&size=20"));
+    assert_eq!(ids, expected_ids(&standin, &window, None));
+    assert_eq!(counts[0], 7);
+    assert!(counts.iter().all(|&count| count <= 7), "{counts:?}");
+}
+
+#[test]
+fn new_tasks_appear_once_the_first_page_is_served() {
+    let standin = StandIn::builder()
+        .generated_tasks(30, 5)
+        .new_tasks_during_listing(3)
+        .build();
+    let before = standin.tasks();
+    let query = format!("{}&size=10", window(&standin));
+    let mut stream = connect(&standin);
+    let totals: Vec<u64> = [0, 10, 20]
+        .iter()
+        .map(|offset| list(&mut stream, &standin, &format!("{query}&offset={offset}")))
+        .map(|page| page["total"].as_u64().unwrap())
+        .collect();
+    assert_eq!(totals[1], totals[0] + 3);
+    assert_eq!(totals[2], totals[1]);
+    let after = standin.tasks();
+    let new: Vec<&str> = (after.iter())
+        .filter(|task| !before.contains(task))
+        .map(|task| task.status.as_str())
+        .collect();
+    assert_eq!(new, ["fail", "success", "fail"]);
+    assert_eq!(after.len(), before.len() + 3);
+}
+
+#[test]
+fn scripted_replies_answer_listings_too() {
+    let standin = StandIn::builder().generated_tasks(10, 2).build();
+    standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
+    let page = serde_json::json!({"count": 0, "total": 0, "tasks": []});
+    standin.push_reply(Reply::json(200, &page));
+    let window = window(&standin);
+    let mut stream = connect(&standin);
+    let first = exchange(&mut stream, &list_request(&standin, &window));
+    assert_eq!(
+        (first.status, first.error().0.as_str()),
+        (500, "InternalServerError")
+    );
+    assert_eq!(list(&mut stream, &standin, &window), page);
+    let third = list(&mut stream, &standin, &window);
+    assert_eq!(page_ids(&third), expected_ids(&standin, &window, None));
+}
+
+#[test]
+fn generated_tasks_are_reproducible_and_plausible() {
+    let build = |seed| StandIn::builder().generated_tasks(200, seed).build();
+    let (standin, again, other) = (build(1), build(1), build(2));
+    // Relative to the clock at build time, which may have moved between builds.
+    let shape = |tasks: Vec<Task>| -> Vec<(String, String, String, i64)> {
+        let first = tasks[0].create_time;
+        let shape = |t: Task| (t.id, t.status, t.message, t.create_time - first);
+        tasks.into_iter().map(shape).collect()
+    };
+    let tasks = standin.tasks();
+    assert_eq!(shape(tasks.clone()), shape(again.tasks()));
+    assert_ne!(shape(tasks.clone()), shape(other.tasks()));
+
+    let now = unix_secs(standin.server_time());
+    let mut ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    let hex =
+        |id: &&str| id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    assert!(ids.iter().all(hex));
+    let count = |status: &str| tasks.iter().filter(|t| t.status == status).count();
+    assert!((20..=60).contains(&count("fail")), "{}", count("fail"));
+    assert!((5..=40).contains(&count("running")), "{}", count("running"));
+    assert_eq!(count("fail") + count("running") + count("success"), 200);
+    let oldest = tasks.iter().map(|t| t.create_time).min().unwrap();
+    let newest = tasks.iter().map(|t| t.create_time).max().unwrap();
+    assert!(oldest < now - 48 * 3600 && newest < now);
+    for task in &tasks {
+        assert_eq!(task.finish_time == 0, task.status == "running", "{task:?}");
+        assert_eq!(task.message.is_empty(), task.status != "fail", "{task:?}");
+    }
+}
+
 fn v4_vector(name: &str) -> Value {
     let vectors = fixture_vectors("sign-v4.json");
     vectors.into_iter().find(|v| v["name"] == name).unwrap()
@@ -440,9 +747,10 @@ fn v4_vectors_verify_over_tcp() {
             let ids: Vec<String> = serde_json::from_str(body).unwrap();
             assert_eq!(standin.accepted(), [ids], "{name}");
         } else {
-            // Past authentication, GET meets the not-yet-built GetShipperStatus.
-            let code = answer.error().0;
+            // Verified, then refused: the vector's window is older than 48 hours at its own time.
+            let (code, message) = answer.error();
             assert_eq!(code, "ParameterInvalid", "{name}: {}", answer.body);
+            assert!(message.contains("last 48 hours"), "{name}: {message}");
         }
         assert_eq!(standin.requests()[0].signature_version, 4, "{name}");
         methods.push(text("method").to_string());

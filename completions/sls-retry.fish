@@ -16,6 +16,8 @@ complete -c sls-retry -l from -d 'With --list or --failed: window start, unix se
 complete -c sls-retry -l to -d 'With --from: window end [default: now]' -r
 complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
 complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included [default: 30]' -r
+complete -c sls-retry -l retries -d 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff [default: 4]' -r
+complete -c sls-retry -l save-failed -d 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted' -r -F
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
 complete-zsh\t''
 complete-fish\t''
@@ -25,6 +27,7 @@ man\t''"
 complete -c sls-retry -l intranet -d 'With a region: use the VPC endpoint {region}-intranet.log.aliyuncs.com'
 complete -c sls-retry -l failed -d 'Find the shipper\'s failed tasks in the window (--since, --from/--to; default the last 48 h) and retry them'
 complete -c sls-retry -l list -d 'Print the shipper\'s tasks in the window instead of retrying: IDs one per line (ready to pipe back in), or `{"type":"task",...}` lines with --json'
+complete -c sls-retry -l keep-going -d 'Send every batch even after an error that every batch would meet (unknown project, logstore or shipper; signature or credential errors); normally the run stops there'
 complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (signature and token redacted); send nothing'
 complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
 complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'

@@ -110,6 +110,21 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
 
+    /// Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429,
+    /// 403 throttling), with exponential backoff [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
+
+    /// Send every batch even after an error that every batch would meet (unknown project,
+    /// logstore or shipper; signature or credential errors); normally the run stops there.
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe
+    /// back in; an empty file when all were accepted.
+    #[arg(long, value_name = "FILE")]
+    pub save_failed: Option<std::path::PathBuf>,
+
     /// Print the batches and the signed requests (signature and token redacted); send nothing.
     #[arg(long)]
     pub dry_run: bool,

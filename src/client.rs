@@ -1,6 +1,7 @@
 //! Talking to SLS: one ureq `Agent` per run (one keep-alive connection for every batch), request
 //! building with the endpoint/Host rule, signing, and turning the answer into an `Outcome`.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
@@ -8,8 +9,10 @@ use crate::credentials::Credentials;
 use crate::diag::Diag;
 use crate::endpoint::Endpoint;
 use crate::ids::TaskId;
+use crate::interrupt::Interrupt;
 use crate::listing::{self, Task};
 use crate::outcome::{Outcome, RawResponse, Status};
+use crate::policy::{self, Policy};
 use crate::sign::{self, SignatureVersion, Signed};
 use crate::window::Window;
 
@@ -59,10 +62,15 @@ pub struct Client {
     credentials: Credentials,
     signature: SignatureVersion,
     timeout: Duration,
+    policy: Policy,
+    interrupt: Interrupt,
+    /// Seconds to add to the local clock when signing (learnt from RequestTimeExpired).
+    clock_offset: AtomicI64,
+    skew_warned: AtomicBool,
 }
 
 impl Client {
-    pub fn new(config: &Config) -> Client {
+    pub fn new(config: &Config, interrupt: Interrupt) -> Client {
         let agent = ureq::Agent::config_builder()
             // SLS errors are data to report, not Rust errors.
             .http_status_as_error(false)
@@ -82,6 +90,10 @@ impl Client {
             credentials: config.credentials.clone(),
             signature: config.signature.clone(),
             timeout: config.timeout,
+            policy: Policy::new(config.retries),
+            interrupt,
+            clock_offset: AtomicI64::new(0),
+            skew_warned: AtomicBool::new(false),
         }
     }
 
@@ -199,37 +211,122 @@ impl Client {
 
     /// Send a request built by `build` (given the signing time) and classify the answer; the
     /// body comes back for callers that read it.
+    ///
+    /// Transient failures are retried with backoff, each attempt signed anew; a
+    /// RequestTimeExpired answer corrects our clock by the server's `Date` and is retried at once.
+    /// After a signal, no further attempt is made.
     fn exchange(
         &self,
         build: impl Fn(SystemTime) -> Prepared,
         diag: &Diag,
     ) -> (Outcome, Option<Vec<u8>>) {
-        let prepared = build(SystemTime::now());
-        diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
         let started = Instant::now();
-        let (outcome, body) = match self.send(&prepared) {
-            Ok(resp) => (
-                Outcome::from_response(&resp, started.elapsed()),
-                Some(resp.body),
-            ),
-            Err(err) => (
-                Outcome::transport(&self.describe(&err), started.elapsed()),
-                None,
-            ),
+        let mut attempts = 0;
+        let mut retries_left = self.policy.retries;
+        let mut skew_corrected = false;
+        loop {
+            attempts += 1;
+            let prepared = build(self.now());
+            diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
+            let sent = Instant::now();
+            let (mut outcome, response, transient_transport) = match self.send(&prepared) {
+                Ok(resp) => (
+                    Outcome::from_response(&resp, sent.elapsed()),
+                    Some(resp),
+                    false,
+                ),
+                Err(err) => (
+                    Outcome::transport(&self.describe(&err), sent.elapsed()),
+                    None,
+                    is_transient_transport(&err),
+                ),
+            };
+            outcome.attempts = attempts;
+            let server_date = response.as_ref().and_then(|r| r.date.as_deref());
+            let skew = policy::is_clock_skew(&outcome) && !skew_corrected;
+            let transient = policy::is_transient(&outcome, transient_transport);
+            let retry = (skew || transient) && self.interrupt.signal().is_none();
+            let wait = match (retry, skew) {
+                (true, true) => self
+                    .correct_clock(server_date, diag)
+                    .map(|()| Duration::ZERO),
+                (true, false) if retries_left > 0 => {
+                    let retry_after = response
+                        .as_ref()
+                        .and_then(|r| r.retry_after.as_deref())
+                        .and_then(parse_retry_after);
+                    let n = self.policy.retries - retries_left + 1;
+                    Some(self.policy.backoff(n, retry_after, fastrand::f64()))
+                }
+                _ => None,
+            };
+            diag.info(|| {
+                let mut line = format!(
+                    "{} {} -> {} in {} ms, request id {}",
+                    prepared.method,
+                    prepared.url,
+                    outcome
+                        .http_status
+                        .map_or("no response".to_string(), |s| s.to_string()),
+                    outcome.elapsed.as_millis(),
+                    outcome.request_id.as_deref().unwrap_or("-"),
+                );
+                if let Some(wait) = wait {
+                    line.push_str(&format!("; retrying in {} ms", wait.as_millis()));
+                }
+                line
+            });
+            match wait {
+                Some(wait) => {
+                    if skew {
+                        skew_corrected = true;
+                    } else {
+                        retries_left -= 1;
+                    }
+                    if !self.interrupt.sleep(wait) {
+                        outcome.elapsed = started.elapsed();
+                        return (outcome, response.map(|r| r.body));
+                    }
+                }
+                None => {
+                    outcome.elapsed = started.elapsed();
+                    return (outcome, response.map(|r| r.body));
+                }
+            }
+        }
+    }
+
+    /// Our clock as the server sees it: the local time plus the offset learnt from a
+    /// RequestTimeExpired answer.
+    fn now(&self) -> SystemTime {
+        let offset = self.clock_offset.load(Ordering::Relaxed);
+        let local = SystemTime::now();
+        if offset >= 0 {
+            local + Duration::from_secs(offset as u64)
+        } else {
+            local - Duration::from_secs(offset.unsigned_abs())
+        }
+    }
+
+    /// Learn the offset from the server's `Date`; warn once. `None` when there is no usable
+    /// `Date` (then the failure stands).
+    fn correct_clock(&self, server_date: Option<&str>, diag: &Diag) -> Option<()> {
+        let server = httpdate::parse_http_date(server_date?).ok()?;
+        let local = SystemTime::now();
+        let offset = match server.duration_since(local) {
+            Ok(ahead) => ahead.as_secs() as i64,
+            Err(behind) => -(behind.duration().as_secs() as i64),
         };
-        diag.info(|| {
-            format!(
-                "{} {} -> {} in {} ms, request id {}",
-                prepared.method,
-                prepared.url,
-                outcome
-                    .http_status
-                    .map_or("no response".to_string(), |s| s.to_string()),
-                outcome.elapsed.as_millis(),
-                outcome.request_id.as_deref().unwrap_or("-"),
-            )
-        });
-        (outcome, body)
+        self.clock_offset.store(offset, Ordering::Relaxed);
+        if !self.skew_warned.swap(true, Ordering::Relaxed) {
+            diag.warn(&format!(
+                "the local clock is {} seconds {} the server's; signing with the server's time for \
+                 this run (fix the clock, e.g. with NTP)",
+                offset.unsigned_abs(),
+                if offset > 0 { "behind" } else { "ahead of" }
+            ));
+        }
+        Some(())
     }
 
     fn send(&self, prepared: &Prepared) -> Result<RawResponse, ureq::Error> {
@@ -250,6 +347,7 @@ impl Client {
                 .map(str::to_string)
         };
         let (request_id, location) = (header("x-log-requestid"), header("location"));
+        let (date, retry_after) = (header("date"), header("retry-after"));
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -260,6 +358,8 @@ impl Client {
             status,
             request_id,
             location,
+            date,
+            retry_after,
             body,
         })
     }
@@ -282,5 +382,52 @@ impl Client {
             ureq::Error::Io(io) => format!("connection to {} failed: {io}", self.endpoint),
             other => format!("request failed: {other}"),
         }
+    }
+}
+
+/// Connection trouble and timeouts may pass; a TLS or protocol error will not.
+fn is_transient_transport(err: &ureq::Error) -> bool {
+    matches!(
+        err,
+        ureq::Error::Timeout(_)
+            | ureq::Error::Io(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+            | ureq::Error::Protocol(_)
+    )
+}
+
+/// `Retry-After`: seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let got = parse_retry_after(&soon).unwrap();
+        assert!(
+            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 01 Jan 2001 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

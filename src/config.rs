@@ -33,6 +33,9 @@ pub struct Config {
     pub credentials: Credentials,
     pub batch_size: usize,
     pub timeout: Duration,
+    pub retries: u32,
+    pub keep_going: bool,
+    pub save_failed: Option<PathBuf>,
     pub dry_run: bool,
     pub output: Output,
     pub verbose: u8,
@@ -336,6 +339,18 @@ impl Config {
             (None, None) => DEFAULT_TIMEOUT_SECS,
         };
 
+        let retries = match (cli.retries, profile.and_then(|p| p.retries)) {
+            (Some(r), _) => r,
+            (None, Some(r)) => {
+                sources.push(("retries", profile_source.clone()));
+                r
+            }
+            (None, None) => crate::policy::DEFAULT_RETRIES,
+        };
+        if let Some(path) = &cli.save_failed {
+            check_writable_dir(path)?;
+        }
+
         let (credentials, credentials_source) = find_credentials(
             &env,
             &chosen,
@@ -356,6 +371,9 @@ impl Config {
             credentials,
             batch_size: usize::from(cli.batch_size),
             timeout: Duration::from_secs(timeout),
+            retries,
+            keep_going: cli.keep_going,
+            save_failed: cli.save_failed.clone(),
             dry_run: cli.dry_run,
             output: if cli.json {
                 Output::Json
@@ -692,6 +710,29 @@ fn check_name(what: &str, name: &str) -> Result<()> {
         bail!(
             "invalid {what} name \"{}\": use letters, digits, '-', '_' and '.'",
             name.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+/// `--save-failed` is written at the end of the run; a typo in its directory must show before
+/// anything is sent, not after.
+fn check_writable_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        bail!(
+            "--save-failed {} is a directory; give a file name",
+            path.display()
+        );
+    }
+    if !dir.is_dir() {
+        bail!(
+            "--save-failed {}: directory {} does not exist",
+            path.display(),
+            dir.display()
         );
     }
     Ok(())

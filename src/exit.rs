@@ -9,6 +9,21 @@ pub enum Exit {
     Failure = 1,
     /// Nothing was sent: usage, configuration, credentials or input error.
     Usage = 2,
+    /// Stopped by SIGINT; what was sent is reported.
+    Interrupted = 130,
+    /// Stopped by SIGTERM; what was sent is reported.
+    Terminated = 143,
+}
+
+impl Exit {
+    /// The status for a signal's 128 + number.
+    pub fn for_signal(code: u8) -> Exit {
+        if code == 143 {
+            Exit::Terminated
+        } else {
+            Exit::Interrupted
+        }
+    }
 }
 
 impl From<Exit> for std::process::ExitCode {

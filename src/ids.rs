@@ -10,6 +10,13 @@ use serde::Serialize;
 /// The longest task ID accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 1024;
 
+/// More task IDs than this in one run is a mistake (a wrong file, a runaway pipe), not a
+/// backlog: 48 hours of a busy shipper's tasks are far fewer.
+pub const MAX_IDS: usize = 1_000_000;
+
+/// The most stdin that is read, in bytes.
+pub const MAX_STDIN_BYTES: u64 = 128 * 1024 * 1024;
+
 /// A task ID that passed validation: non-empty, at most 1024 bytes, no whitespace or control
 /// characters. Whether it exists is for the service to say.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -121,6 +128,12 @@ pub fn from_listing(listed: Vec<String>) -> Result<Collected, String> {
 }
 
 fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
+    if found.len() > MAX_IDS {
+        return Err(format!(
+            "{} task ids is more than the {MAX_IDS} one run takes; split the input",
+            found.len()
+        ));
+    }
     let mut invalid = found
         .iter()
         .filter_map(|(text, origin)| TaskId::parse(text).err().map(|why| (text, origin, why)));
@@ -340,6 +353,16 @@ mod tests {
         .unwrap_err();
         assert!(
             err.contains("at failed task 1 of the stdin documents"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_sane_maximum_of_ids() {
+        let many: String = (0..=MAX_IDS).map(|i| format!("{i:x}\n")).collect();
+        let err = collect(&[], Some(many.as_bytes())).unwrap_err();
+        assert!(
+            err.contains("1000001 task ids is more than the 1000000 one run takes"),
             "{err}"
         );
     }

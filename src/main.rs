@@ -13,9 +13,11 @@ use sls_retry::client::{Client, ListQuery};
 use sls_retry::config::{Config, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
-use sls_retry::ids::{self, Collected};
+use sls_retry::ids::{self, Collected, TaskId};
+use sls_retry::interrupt::Interrupt;
 use sls_retry::listing::Task;
-use sls_retry::outcome::Outcome;
+use sls_retry::outcome::{Outcome, Status};
+use sls_retry::policy;
 use sls_retry::report::{Found, Reporter};
 use sls_retry::sign::SignatureVersion;
 
@@ -75,7 +77,8 @@ fn run(cli: Cli) -> Result<Exit> {
             }
         )
     });
-    let client = Client::new(&config);
+    let interrupt = Interrupt::install().context("cannot watch for SIGINT/SIGTERM")?;
+    let client = Client::new(&config, interrupt.clone());
     let list_query = |window, status: TaskStatus| ListQuery {
         logstore: config.logstore.clone(),
         shipper: config.shipper.clone(),
@@ -151,15 +154,90 @@ fn run(cli: Cli) -> Result<Exit> {
     if let Some(found) = &found {
         report.found(found);
     }
+    // Set once the run must send no more: an error every batch would meet, a signal, or a
+    // reader that went away.
+    let mut stopped: Option<String> = None;
+    let mut not_accepted: Vec<&TaskId> = Vec::new();
     for batch in &batches {
-        let outcome = if report.is_closed() {
-            Outcome::not_sent("stdout was closed")
-        } else {
-            client.retry_tasks(&config.logstore, &config.shipper, &batch.ids, &diag)
+        if stopped.is_none() {
+            if interrupt.signal().is_some() {
+                stopped = Some("interrupted before it was sent".into());
+            } else if report.is_closed() {
+                stopped = Some("stdout was closed".into());
+            }
+        }
+        let outcome = match &stopped {
+            Some(reason) => Outcome::not_sent(reason),
+            None => client.retry_tasks(&config.logstore, &config.shipper, &batch.ids, &diag),
         };
+        if stopped.is_none()
+            && !config.keep_going
+            && let Some(hint) = policy::stops_the_run(&outcome)
+        {
+            let code = outcome.error_code.as_deref().unwrap_or("HTTP error");
+            let left = batches.len() - batch.number;
+            if left > 0 {
+                diag::error(&format!(
+                    "batch {} failed with {code}, which every batch would meet: {hint}; the \
+                     remaining {} were not sent (--keep-going sends them anyway)",
+                    batch.number,
+                    plural(left, "batch", "batches")
+                ));
+            }
+            stopped = Some(format!("stopped after {code} in batch {}", batch.number));
+        }
+        if outcome.status != Status::Ok {
+            not_accepted.extend(&batch.ids);
+        }
         report.batch(batch, &outcome);
     }
-    Ok(report.finish(started.elapsed()))
+    let mut exit = report.finish(started.elapsed());
+    if let Some(path) = &config.save_failed {
+        if let Err(err) = save_failed(path, &not_accepted) {
+            diag::error(&format!(
+                "cannot write --save-failed {}: {err}; the report above lists them",
+                path.display()
+            ));
+            exit = Exit::Failure;
+        } else {
+            diag.info(|| {
+                format!(
+                    "wrote {} not accepted to {}",
+                    plural(not_accepted.len(), "task id", "task ids"),
+                    path.display()
+                )
+            });
+        }
+    }
+    // A signal decides the exit status, whatever was accepted before it.
+    Ok(match interrupt.exit_code() {
+        Some(code) => Exit::for_signal(code),
+        None => exit,
+    })
+}
+
+/// Write the IDs, one per line, so that the file appears whole or not at all.
+fn save_failed(path: &std::path::Path, ids: &[&TaskId]) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let written = (|| {
+        let mut file = io::BufWriter::new(std::fs::File::create(&tmp)?);
+        for id in ids {
+            writeln!(file, "{id}")?;
+        }
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Every task of the listing, or `None` after saying on stderr why the listing failed.
@@ -188,8 +266,15 @@ fn read_ids(args: &[String]) -> Result<Collected> {
         let mut bytes = Vec::new();
         io::stdin()
             .lock()
+            .take(ids::MAX_STDIN_BYTES + 1)
             .read_to_end(&mut bytes)
             .context("cannot read task ids from stdin")?;
+        if bytes.len() as u64 > ids::MAX_STDIN_BYTES {
+            bail!(
+                "stdin is larger than {} MiB; split the input",
+                ids::MAX_STDIN_BYTES >> 20
+            );
+        }
         Some(bytes)
     } else {
         None

@@ -21,6 +21,9 @@ pub struct RawResponse {
     pub status: u16,
     pub request_id: Option<String>,
     pub location: Option<String>,
+    /// The server's clock, for correcting ours after RequestTimeExpired.
+    pub date: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -206,8 +209,8 @@ mod tests {
         RawResponse {
             status,
             request_id: Some("5642FC2399248C8F7B0145FD".into()),
-            location: None,
             body: body.as_bytes().to_vec(),
+            ..RawResponse::default()
         }
     }
 

@@ -27,6 +27,7 @@ pub struct Profile {
     pub logstore: Option<String>,
     pub shipper: Option<String>,
     pub timeout: Option<u64>,
+    pub retries: Option<u32>,
 }
 
 impl Profile {
@@ -104,6 +105,9 @@ fn parse(text: &str) -> Result<BTreeMap<String, Profile>> {
             && v != 4
         {
             bail!("profile \"{name}\": signature_version must be 1 or 4, not {v}");
+        }
+        if profile.retries.is_some_and(|r| r > 20) {
+            bail!("profile \"{name}\": retries must be from 0 to 20");
         }
         if profile.timeout == Some(0) {
             bail!("profile \"{name}\": timeout must be at least 1 (seconds)");

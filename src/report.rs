@@ -139,6 +139,9 @@ impl<W: Write> Reporter<W> {
         if let Some(id) = &outcome.request_id {
             line.push_str(&format!("  request {id}"));
         }
+        if outcome.attempts > 1 {
+            line.push_str(&format!("  ({} attempts)", outcome.attempts));
+        }
         line
     }
 
@@ -394,10 +397,7 @@ mod tests {
         let mut out = Vec::new();
         let r = Reporter::new(&mut out, Output::Human, 0, 0);
         assert_eq!(r.finish(Duration::ZERO), Exit::Success);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "nothing to retry\n"
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), "nothing to retry\n");
     }
 
     struct ClosedPipe;

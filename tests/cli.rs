@@ -246,7 +246,12 @@ fn json_report_lines_all_parse_with_the_spec_fields() {
         "InternalServerError",
         "internal server error",
     ));
-    let r = run(&standin, &["--json"], Some(&ids(25).join(" ")));
+    // --retries 0: this test is about reporting a failure, not recovering from it.
+    let r = run(
+        &standin,
+        &["--json", "--retries", "0"],
+        Some(&ids(25).join(" ")),
+    );
     assert_eq!(r.code, 1, "{}", r.stderr);
     let lines = r.json_lines();
     assert_eq!(lines.len(), 4);
@@ -314,7 +319,7 @@ fn quiet_prints_nothing_and_the_exit_status_still_tells() {
 
     let standin = StandIn::start();
     standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
-    let r = run(&standin, &["-q", "a"], None);
+    let r = run(&standin, &["-q", "--retries", "0", "a"], None);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""));
 }
 
@@ -385,7 +390,11 @@ fn documented_errors_are_reported_per_batch() {
         "InternalServerError",
         "Internal server error.",
     ));
-    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    let r = run(
+        &standin,
+        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
+        None,
+    );
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(
@@ -441,15 +450,32 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
 }
 
 #[test]
-fn a_server_clock_far_off_is_reported_as_request_time_expired() {
+fn a_server_clock_far_off_is_corrected_with_one_warning() {
     let standin = StandIn::builder().clock_skew_secs(3600).build();
-    let r = run(&standin, &["a"], None);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("FAILED  400  RequestTimeExpired"),
+    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
+    // The first request learns the offset; the others are signed with it from the start.
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].ends_with("(2 attempts)"), "{}", lines[0]);
+    assert!(!lines[1].contains("attempts"), "{}", lines[1]);
+    assert_eq!(
+        r.stderr.matches("warning: the local clock is").count(),
+        1,
         "{}",
-        r.stdout
+        r.stderr
     );
+    assert!(
+        r.stderr.contains("seconds behind the server's"),
+        "{}",
+        r.stderr
+    );
+    let expired = standin
+        .requests()
+        .iter()
+        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
+        .count();
+    assert_eq!(expired, 1);
 }
 
 #[test]
@@ -461,7 +487,11 @@ fn proxy_answers_without_json_are_reported_sanitized() {
         "<html><body><h1>502 Bad Gateway</h1>\u{1b}[31m</body></html>",
     ));
     standin.push_reply(Reply::raw(503, "", ""));
-    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    let r = run(
+        &standin,
+        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
+        None,
+    );
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(

@@ -383,7 +383,7 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
         "InternalServerError",
         "Internal server error.",
     ));
-    let r = sls_retry(&standin, &["--failed"], None);
+    let r = sls_retry(&standin, &["--failed", "--retries", "0"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("HTTP 500 InternalServerError"),

@@ -1,0 +1,62 @@
+//! SIGINT and SIGTERM: the first one asks the run to stop taking new batches (the one in flight
+//! finishes and is reported); a second one of the same kind ends the process at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+/// Which signal arrived, if any; cheap to clone and check.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    signal: Arc<AtomicUsize>,
+}
+
+impl Interrupt {
+    /// Watch SIGINT and SIGTERM for the rest of the process.
+    pub fn install() -> std::io::Result<Interrupt> {
+        let interrupt = Interrupt::default();
+        let seen = Arc::new(AtomicBool::new(false));
+        for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+            // Registered first, so it sees `seen` as it was before this signal: the second
+            // signal ends the process, the first only raises the flags below.
+            signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(&seen))?;
+            signal_hook::flag::register(signal, Arc::clone(&seen))?;
+            signal_hook::flag::register_usize(
+                signal,
+                Arc::clone(&interrupt.signal),
+                signal as usize,
+            )?;
+        }
+        Ok(interrupt)
+    }
+
+    /// The signal number, once one has arrived.
+    pub fn signal(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n as i32),
+        }
+    }
+
+    /// The shell's exit status for the signal received: 128 + its number (130, 143).
+    pub fn exit_code(&self) -> Option<u8> {
+        self.signal().map(|s| 128u8.saturating_add(s as u8))
+    }
+
+    /// Sleep for `duration`, waking early when a signal arrives. Returns false if interrupted.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        loop {
+            if self.signal().is_some() {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
+    }
+}

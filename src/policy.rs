@@ -1,0 +1,215 @@
+//! What to do after an attempt fails (SPEC 2.5): retry it with backoff (transient), correct the
+//! clock and retry (RequestTimeExpired), or stop the run (an error every batch would meet).
+//! Pure: the jitter's random number is passed in.
+
+use std::time::Duration;
+
+use crate::outcome::{Outcome, Status};
+
+/// How hard to try one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// The first backoff's ceiling; it doubles per retry up to `cap`.
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+/// Default `--retries`.
+pub const DEFAULT_RETRIES: u32 = 4;
+
+/// A server asking for longer than this is waited on for this long, not more: a cron run should
+/// end, and `--save-failed` keeps what is left.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+impl Policy {
+    pub fn new(retries: u32) -> Policy {
+        Policy {
+            retries,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(10),
+        }
+    }
+
+    /// Full jitter: a uniformly random wait up to `min(cap, base * 2^(retry-1))`, where `retry`
+    /// counts from 1; at least what the server's `Retry-After` asked (up to a minute).
+    /// `random` is in `[0, 1)`.
+    pub fn backoff(&self, retry: u32, retry_after: Option<Duration>, random: f64) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(20))
+            .min(self.cap);
+        let jitter = ceiling.mul_f64(random.clamp(0.0, 1.0));
+        match retry_after {
+            Some(asked) => jitter.max(asked.min(MAX_RETRY_AFTER)),
+            None => jitter,
+        }
+    }
+}
+
+/// 403 codes that mean "slow down" rather than "not allowed".
+fn is_throttling(code: &str) -> bool {
+    code.ends_with("QuotaExceed")
+        || code.ends_with("QuotaExceeded")
+        || code.contains("QpsLimit")
+        || code.contains("Throttl")
+        || code == "ServerBusy"
+}
+
+/// Is this failure worth another attempt? Transport failures (`transient_transport`), 5xx
+/// gateway/server errors, 429, and the 403 throttling codes.
+pub fn is_transient(outcome: &Outcome, transient_transport: bool) -> bool {
+    if outcome.status != Status::Failed {
+        return false;
+    }
+    match outcome.http_status {
+        None => transient_transport,
+        Some(500 | 502 | 503 | 504 | 429) => true,
+        Some(403) => outcome.error_code.as_deref().is_some_and(is_throttling),
+        Some(_) => false,
+    }
+}
+
+/// Is this the client's clock being too far off the server's?
+pub fn is_clock_skew(outcome: &Outcome) -> bool {
+    outcome.http_status == Some(400) && outcome.error_code.as_deref() == Some("RequestTimeExpired")
+}
+
+/// An error that every other batch would meet the same way: the run stops, with this hint.
+pub fn stops_the_run(outcome: &Outcome) -> Option<&'static str> {
+    if outcome.status != Status::Failed {
+        return None;
+    }
+    let code = outcome.error_code.as_deref().unwrap_or("");
+    Some(match (outcome.http_status, code) {
+        (_, "ProjectNotExist") => {
+            "check --project, and that the endpoint is in the project's region"
+        }
+        (_, "LogStoreNotExist") => "check --logstore",
+        (_, "ShipperNotExist") => "check --shipper",
+        (_, "SignatureNotMatch") => {
+            "check the AccessKeySecret; a proxy that rewrites headers also breaks the signature"
+        }
+        (_, "Unauthorized") => {
+            "check the AccessKeyId and, for STS credentials, that the token has not expired"
+        }
+        (_, "InvalidAccessKeyId" | "SecurityTokenExpired" | "InvalidSecurityToken") => {
+            "check the credentials"
+        }
+        (_, "InvalidHost") => "check the endpoint",
+        (Some(401), _) => "check the credentials",
+        (Some(403), code) if !is_throttling(code) => {
+            "check that the credentials may call RetryShipperTask on this shipper"
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(status: Option<u16>, code: Option<&str>) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            http_status: status,
+            error_code: code.map(str::to_string),
+            error_message: None,
+            request_id: None,
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn transient_failures() {
+        for (status, code) in [
+            (500, None),
+            (502, None),
+            (503, Some("ServerBusy")),
+            (504, None),
+            (429, None),
+            (403, Some("WriteQuotaExceed")),
+            (403, Some("ReadQuotaExceed")),
+            (403, Some("MetaOperationQpsLimitExceeded")),
+        ] {
+            assert!(
+                is_transient(&failed(Some(status), code), false),
+                "{status} {code:?}"
+            );
+        }
+        for (status, code) in [
+            (400, Some("ParameterInvalid")),
+            (401, Some("SignatureNotMatch")),
+            (403, Some("Unauthorized")),
+            (404, Some("ProjectNotExist")),
+            (400, Some("RequestTimeExpired")),
+        ] {
+            assert!(
+                !is_transient(&failed(Some(status), code), true),
+                "{status} {code:?}"
+            );
+        }
+        assert!(is_transient(&failed(None, None), true));
+        assert!(
+            !is_transient(&failed(None, None), false),
+            "e.g. a TLS error"
+        );
+    }
+
+    #[test]
+    fn errors_that_stop_the_run_come_with_a_hint() {
+        for (status, code) in [
+            (404, "ProjectNotExist"),
+            (404, "LogStoreNotExist"),
+            (400, "ShipperNotExist"),
+            (401, "SignatureNotMatch"),
+            (401, "Unauthorized"),
+            (401, "SomethingNew"),
+            (403, "Unauthorized"),
+        ] {
+            assert!(
+                stops_the_run(&failed(Some(status), Some(code))).is_some(),
+                "{code}"
+            );
+        }
+        assert!(
+            stops_the_run(&failed(Some(401), Some("SignatureNotMatch")))
+                .unwrap()
+                .contains("proxy")
+        );
+        for (status, code) in [
+            (400, "ParameterInvalid"),
+            (500, "InternalServerError"),
+            (403, "WriteQuotaExceed"),
+        ] {
+            assert!(
+                stops_the_run(&failed(Some(status), Some(code))).is_none(),
+                "{code}"
+            );
+        }
+        assert!(stops_the_run(&failed(None, None)).is_none());
+    }
+
+    #[test]
+    fn full_jitter_exponential_backoff() {
+        let p = Policy::new(4);
+        assert_eq!(p.backoff(1, None, 0.0), Duration::ZERO);
+        assert_eq!(p.backoff(1, None, 0.5), Duration::from_millis(100));
+        assert_eq!(p.backoff(3, None, 0.5), Duration::from_millis(400));
+        assert_eq!(
+            p.backoff(30, None, 0.999_999),
+            Duration::from_secs(10).mul_f64(0.999_999)
+        );
+        // Retry-After is a floor, bounded by a minute.
+        assert_eq!(
+            p.backoff(1, Some(Duration::from_secs(3)), 0.5),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            p.backoff(1, Some(Duration::from_secs(3600)), 0.5),
+            MAX_RETRY_AFTER
+        );
+    }
+}

@@ -184,17 +184,21 @@ fn strip_tags(text: &str) -> String {
 }
 
 /// Make server-supplied text safe to print: control characters (terminal escapes included) are
-/// escaped, and it is cut to `max` characters.
+/// escaped, and the result is cut to about `max` characters.
 pub fn untrusted(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max));
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
+    let mut out = String::with_capacity(text.len().min(max + 8));
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown >= max {
             out.push('…');
             break;
         }
         if c.is_control() {
-            out.extend(c.escape_default());
+            let escaped: String = c.escape_default().collect();
+            shown += escaped.chars().count();
+            out.push_str(&escaped);
         } else {
+            shown += 1;
             out.push(c);
         }
     }

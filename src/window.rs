@@ -108,7 +108,12 @@ pub fn parse_time(text: &str, flag: &str) -> Result<u64> {
         )
     };
     // humantime reads UTC ("Z") only; an explicit offset is applied here.
-    let (utc_text, offset_secs) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
+    let split = text
+        .len()
+        .checked_sub(6)
+        .filter(|&i| text.is_char_boundary(i))
+        .map(|i| text.split_at(i));
+    let (utc_text, offset_secs) = match split {
         Some((head, tail))
             if (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' =>
         {

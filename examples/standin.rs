@@ -1,4 +1,4 @@
-//! `cargo run --example standin -- [--port N] [--tasks N] [--demo]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once.
+//! `cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once, with faults injected if asked.
 
 #[path = "../tests/standin/mod.rs"]
 mod standin;
@@ -7,46 +7,146 @@ use std::env;
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::process::{Command, ExitCode, Stdio};
+use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 
+use standin::{Builder, Recorded, StandIn};
 use standin::{
     DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
 };
-use standin::{Recorded, StandIn};
 
-const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--demo]
+const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]
   (default)  serve the demo world on 127.0.0.1:N (default 8080, 0 = any free port) until interrupted
   --tasks N  the shipper's tasks: N generated from seed 1 over the last 50 hours (default 60)
-  --demo     run sls-retry ($SLS_RETRY_BIN, else sls-retry on PATH) once against a fresh stand-in";
+  --demo     run sls-retry ($SLS_RETRY_BIN, else sls-retry on PATH) once against a fresh stand-in
+FAULTS, drawn per retry or listing request, reproducible by seed:
+  --seed N             the fault draws' seed (default 0)
+  --error-rate RATE    answer this share (0 to 1) with an error, spread evenly over 503 ServerBusy,
+                       500 InternalServerError, a proxy's HTML 502 and 403 WriteQuotaExceed
+  --drop-rate RATE     close this share of connections without an answer
+  --delay-ms N         answer every request N ms late
+  --clock-skew SECS    the server clock this far ahead (negative: behind) of this machine's";
 /// The generated tasks' seed: the same set on every run.
 const TASK_SEED: u64 = 1;
+/// What `--error-rate` spreads its rate over, evenly: (status, errorCode; empty for an HTML page).
+const ERROR_MIX: [(u16, &str); 4] = [
+    (503, "ServerBusy"),
+    (500, "InternalServerError"),
+    (502, ""),
+    (403, "WriteQuotaExceed"),
+];
+
+/// The fault flags.
+#[derive(Default)]
+struct Faults {
+    seed: u64,
+    error_rate: f64,
+    drop_rate: f64,
+    delay_ms: u64,
+    clock_skew: i64,
+}
+
+impl Faults {
+    fn apply(&self, builder: Builder) -> Builder {
+        let mut builder = builder
+            .fault_seed(self.seed)
+            .drop_rate(self.drop_rate)
+            .delay(Duration::from_millis(self.delay_ms))
+            .clock_skew_secs(self.clock_skew);
+        for (status, code) in ERROR_MIX {
+            builder = builder.error_rate(self.error_rate / ERROR_MIX.len() as f64, status, code);
+        }
+        builder
+    }
+
+    /// One banner line per fault in force.
+    fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.error_rate > 0.0 {
+            let kinds: Vec<String> = (ERROR_MIX.iter())
+                .map(|(status, code)| match *code {
+                    "" => format!("{status} HTML"),
+                    code => format!("{status} {code}"),
+                })
+                .collect();
+            let rate = self.error_rate;
+            lines.push(format!(
+                "errors: {rate} of requests, evenly {}",
+                kinds.join(", ")
+            ));
+        }
+        if self.drop_rate > 0.0 {
+            lines.push(format!(
+                "dropped connections: {} of requests",
+                self.drop_rate
+            ));
+        }
+        if self.delay_ms > 0 {
+            lines.push(format!("every answer {} ms late", self.delay_ms));
+        }
+        if self.clock_skew != 0 {
+            lines.push(format!("server clock {:+} s off", self.clock_skew));
+        }
+        if !lines.is_empty() {
+            lines.push(format!("seed {}", self.seed));
+        }
+        lines
+    }
+}
 
 fn main() -> ExitCode {
     let (mut port, mut tasks, mut demo) = (None, 60, false);
+    let mut faults = Faults::default();
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--port" => match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) => port = Some(n),
-                None => return usage_error("--port needs a number from 0 to 65535"),
-            },
-            "--tasks" => match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) => tasks = n,
-                None => return usage_error("--tasks needs a number"),
-            },
-            "--demo" => demo = true,
+        let parsed = match arg.as_str() {
+            "--port" => value(args.next(), "a number from 0 to 65535").map(|n| port = Some(n)),
+            "--tasks" => value(args.next(), "a number").map(|n| tasks = n),
+            "--seed" => value(args.next(), "a number").map(|n| faults.seed = n),
+            "--error-rate" => rate(args.next()).map(|r| faults.error_rate = r),
+            "--drop-rate" => rate(args.next()).map(|r| faults.drop_rate = r),
+            "--delay-ms" => value(args.next(), "a number").map(|n| faults.delay_ms = n),
+            "--clock-skew" => value(args.next(), "whole seconds").map(|n| faults.clock_skew = n),
+            "--demo" => {
+                demo = true;
+                Ok(())
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            other => return usage_error(&format!("unexpected argument {other:?}")),
+            _ => Err("unexpected argument".to_string()),
+        };
+        if let Err(problem) = parsed {
+            return usage_error(&format!("{arg}: {problem}"));
         }
     }
-    if demo {
-        run_demo(port.unwrap_or(0))
-    } else {
-        serve(port.unwrap_or(8080), tasks)
+    if faults.error_rate + faults.drop_rate > 1.0 {
+        return usage_error("--error-rate and --drop-rate add up to more than 1");
     }
+    if demo {
+        run_demo(port.unwrap_or(0), &faults)
+    } else {
+        serve(port.unwrap_or(8080), tasks, &faults)
+    }
+}
+
+/// A flag's value, or what it should have been.
+fn value<T: FromStr>(value: Option<String>, wanted: &str) -> Result<T, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("needs {wanted}"))
+}
+
+fn rate(text: Option<String>) -> Result<f64, String> {
+    let wanted = "a rate from 0 to 1";
+    value(text, wanted).and_then(|r: f64| {
+        if (0.0..=1.0).contains(&r) {
+            Ok(r)
+        } else {
+            Err(format!("needs {wanted}"))
+        }
+    })
 }
 
 fn usage_error(problem: &str) -> ExitCode {
@@ -54,13 +154,12 @@ fn usage_error(problem: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn serve(port: u16, tasks: usize) -> ExitCode {
-    let standin = match StandIn::builder()
+fn serve(port: u16, tasks: usize, faults: &Faults) -> ExitCode {
+    let builder = StandIn::builder()
         .port(port)
         .generated_tasks(tasks, TASK_SEED)
-        .on_request(log_request)
-        .try_build()
-    {
+        .on_request(log_request);
+    let standin = match faults.apply(builder).try_build() {
         Ok(standin) => standin,
         Err(e) => {
             eprintln!("standin: cannot listen on 127.0.0.1:{port}: {e}");
@@ -83,6 +182,9 @@ fn serve(port: u16, tasks: usize) -> ExitCode {
     println!(
         "  {tasks} tasks (seed {TASK_SEED}) over the last 50 hours, {failed} failed in the last 48 h"
     );
+    for line in faults.describe() {
+        println!("  fault: {line}");
+    }
     let command = format!(
         "ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEMO_KEY_SECRET} \
          sls-retry -e {endpoint} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}"
@@ -112,14 +214,27 @@ fn log_request(r: &Recorded) {
         0 => String::new(),
         n => format!(" accepted {n} ids: {}", r.accepted_ids.join(" ")),
     };
+    let fault = r
+        .fault
+        .as_ref()
+        .map_or(String::new(), |fault| format!(" [{fault}]"));
+    let status = match r.status {
+        0 => "no answer".to_string(),
+        status => format!("{status} {code}"),
+    };
     eprintln!(
-        "{} {}{query}{signed} -> {} {code}{accepted}",
-        r.method, r.path, r.status
+        "{} {}{query}{signed} -> {status}{accepted}{fault}",
+        r.method, r.path
     );
 }
 
-fn run_demo(port: u16) -> ExitCode {
-    let standin = match StandIn::builder().port(port).try_build() {
+fn run_demo(port: u16, faults: &Faults) -> ExitCode {
+    let builder = StandIn::builder().port(port).on_request(log_request);
+    let builder = faults.apply(builder);
+    for line in faults.describe() {
+        println!("stand-in fault: {line}");
+    }
+    let standin = match builder.try_build() {
         Ok(standin) => standin,
         Err(e) => {
             eprintln!("standin: cannot listen on 127.0.0.1:{port}: {e}");

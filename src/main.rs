@@ -26,7 +26,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {
-            eprint!("sls-retry: {}", err.render());
+            // clap's message plus usage and tips spans several lines; one line is enough for
+            // a log, and --help has the rest.
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            diag::error(&format!("{first} (see sls-retry --help)"));
             return Exit::Usage.into();
         }
     };

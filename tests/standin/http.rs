@@ -1,10 +1,12 @@
-//! The stand-in's HTTP/1.1 side: request heads (httparse) and bodies off a socket, answers back, keep-alive.
-// Hand-rolled rather than a server crate so tests can later inject faults at the socket level.
+//! The stand-in's HTTP/1.1 side: request heads (httparse) and bodies off a socket, answers back (whole, cut short, delayed, or not at all), keep-alive, and the count of requests in flight.
+// Hand-rolled rather than a server crate so faults can be injected at the socket level.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Duration;
 
-use super::{Reply, Shared, sls};
+use super::{Reply, Shared, faults, metadata, sls};
 
 /// Larger heads are refused; SLS requests have about ten short headers.
 const MAX_HEAD: usize = 64 * 1024;
@@ -33,8 +35,24 @@ impl Request {
 /// An answer ready for the wire; Content-Length and Connection are added when it is written.
 pub(super) struct Response {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub wire: Wire,
+    /// How long to wait before `wire` is carried out.
+    pub delay: Duration,
+}
+
+/// What becomes of the connection once a request has been handled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Wire {
+    /// The whole answer; the connection stays open unless the client asked otherwise.
+    Whole,
+    /// Only the first this many bytes of the answer, then close.
+    Truncated(usize),
+    /// Close without answering.
+    Drop,
+    /// Never answer: read (and discard) whatever comes until the client or the stand-in closes.
+    Hang,
 }
 
 enum ReadError {
@@ -54,16 +72,54 @@ pub(super) fn serve(mut stream: TcpStream, shared: &Shared) {
 fn serve_requests(stream: &mut TcpStream, shared: &Shared) {
     let mut buf = Vec::new();
     loop {
-        let (response, keep_alive) = match read_request(stream, &mut buf) {
-            Ok(Some(request)) => (sls::handle(shared, &request), request.keep_alive),
+        let (_in_flight, response, keep_alive) = match read_request(stream, &mut buf) {
+            Ok(Some(request)) => {
+                let sls_request = !request.path.starts_with(metadata::PREFIX);
+                let in_flight = sls_request.then(|| InFlight::enter(shared));
+                let response = sls::handle(shared, &request);
+                (in_flight, response, request.keep_alive)
+            }
             Ok(None) | Err(ReadError::Gone) => return,
-            Err(ReadError::Malformed(reply)) => (sls::reject_malformed(shared, &reply), false),
+            Err(ReadError::Malformed(reply)) => {
+                (None, sls::reject_malformed(shared, &reply), false)
+            }
         };
-        // Socket-level faults (drop the connection, truncate or delay the answer) get decided here,
-        // per request, once they are needed.
-        if write_response(stream, &response, keep_alive).is_err() || !keep_alive {
-            return;
+        faults::pause(response.delay, &shared.stopping);
+        let bytes = response_bytes(&response, keep_alive);
+        match response.wire {
+            Wire::Whole => {
+                if write(stream, &bytes).is_err() || !keep_alive {
+                    return;
+                }
+            }
+            Wire::Truncated(keep) => {
+                let _ = write(stream, &bytes[..keep.min(bytes.len())]);
+                return;
+            }
+            Wire::Drop => return,
+            Wire::Hang => {
+                // Ends when the client closes, or when dropping the stand-in shuts the socket down.
+                while matches!(stream.read(&mut [0; 8192]), Ok(1..)) {}
+                return;
+            }
         }
+    }
+}
+
+/// Counts one SLS request in flight (into `Shared::peak_concurrency` too) until dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl InFlight<'_> {
+    fn enter(shared: &Shared) -> InFlight<'_> {
+        let now = shared.in_flight.fetch_add(1, SeqCst) + 1;
+        shared.peak_concurrency.fetch_max(now, SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, SeqCst);
     }
 }
 
@@ -166,7 +222,8 @@ fn malformed(status: u16, code: &str, message: &str) -> ReadError {
     ReadError::Malformed(Reply::error(status, code, message))
 }
 
-fn write_response(stream: &mut TcpStream, response: &Response, keep_alive: bool) -> io::Result<()> {
+/// Status line, headers and body in one buffer, so a truncation can cut it at any byte.
+fn response_bytes(response: &Response, keep_alive: bool) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -180,16 +237,23 @@ fn write_response(stream: &mut TcpStream, response: &Response, keep_alive: bool)
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
-    // One buffer, one write: a later truncation fault can cut it at any byte.
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(&response.body);
-    stream.write_all(&bytes)?;
+    bytes
+}
+
+fn write(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes)?;
     stream.flush()
 }
 
-fn reason(status: u16) -> &'static str {
+pub(super) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -122,7 +122,7 @@ fn late_tasks(n: usize, now: i64) -> Vec<Task> {
 }
 
 /// SplitMix64's finaliser: a well-spread, reproducible u64 from any u64.
-fn mix(z: u64) -> u64 {
+pub(super) fn mix(z: u64) -> u64 {
     let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

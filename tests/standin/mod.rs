@@ -1,7 +1,8 @@
-//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would and records what it received, for the integration tests and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests and `cargo run --example standin`.
 // Included with `mod standin;` by several test crates and by the example; none of them uses every item.
 #![allow(dead_code)]
 
+mod faults;
 mod http;
 mod listing;
 mod metadata;
@@ -44,18 +45,31 @@ pub struct Recorded {
     /// Names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// As answered (a truncated answer counts as its announced status); 0 when nothing was: the
+    /// connection was dropped or left hanging.
     pub status: u16,
     pub error_code: Option<String>,
-    /// Empty when the answer carried no `x-log-requestid` (a scripted `Reply::raw`).
+    /// Empty when the answer carried no `x-log-requestid` (a `Reply::raw`, a proxy's page, no answer).
     pub request_id: String,
     /// The task ids this request got accepted (empty unless it was a successful RetryShipperTask).
     pub accepted_ids: Vec<String>,
     /// By the Authorization scheme, verified or not: 1 for `LOG `, 4 for `SLS4-HMAC-SHA256 `, else 0
     /// (no Authorization, another scheme, or an ECS metadata request).
     pub signature_version: u8,
+    /// What was done instead of (or besides) a plain answer, for logs: e.g. `injected 503 ServerBusy`,
+    /// `injected drop`, `injected hang`, `scripted 301`, `scripted 200 truncated to 40 bytes`,
+    /// `delayed 200ms`, joined by `, `. `None` for a plain answer.
+    pub fault: Option<String>,
 }
 
 impl Recorded {
+    /// The task ids in the body, when it is a RetryShipperTask request (whatever became of it).
+    pub fn task_ids(&self) -> Vec<String> {
+        let retry = self.method == "PUT" && sls::shipper_tasks(&self.path).is_some();
+        let ids = retry.then(|| serde_json::from_slice::<Vec<String>>(&self.body).ok());
+        ids.flatten().unwrap_or_default()
+    }
+
     /// The first header of that name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -68,11 +82,15 @@ impl Recorded {
 /// A canned answer for the next authenticated RetryShipperTask or GetShipperStatus request (see `StandIn::push_reply`).
 #[derive(Clone, Debug)]
 pub struct Reply {
+    /// 0 when nothing is answered (`Reply::drop_connection`, a hang).
     status: u16,
     content_type: Option<String>,
     body: Vec<u8>,
     error_code: Option<String>,
     with_request_id: bool,
+    /// Beyond Server, Date, Content-Type, x-log-requestid, Content-Length and Connection.
+    headers: Vec<(String, String)>,
+    wire: http::Wire,
 }
 
 impl Reply {
@@ -80,22 +98,16 @@ impl Reply {
     pub fn error(status: u16, code: &str, message: &str) -> Reply {
         let body = serde_json::json!({ "errorCode": code, "errorMessage": message });
         Reply {
-            status,
-            content_type: Some("application/json".into()),
-            body: body.to_string().into_bytes(),
             error_code: Some(code.into()),
-            with_request_id: true,
+            ..Reply::json(status, &body)
         }
     }
 
     /// A JSON document with an `x-log-requestid`, e.g. a hand-made GetShipperStatus page.
     pub fn json(status: u16, body: &serde_json::Value) -> Reply {
         Reply {
-            status,
-            content_type: Some("application/json".into()),
-            body: body.to_string().into_bytes(),
-            error_code: None,
             with_request_id: true,
+            ..Reply::raw(status, "application/json", body.to_string())
         }
     }
 
@@ -108,6 +120,60 @@ impl Reply {
             body: body.into(),
             error_code: None,
             with_request_id: false,
+            headers: Vec::new(),
+            wire: http::Wire::Whole,
+        }
+    }
+
+    /// A redirect as a load balancer sends it: `Location`, empty body, no `x-log-requestid`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::raw(status, "", "").with_header("Location", location)
+    }
+
+    /// An answer cut short: Content-Length announces all of `body`, but only the first `keep_bytes`
+    /// of the whole response (status line and headers included) are written before the connection
+    /// closes. Carries an `x-log-requestid`, and `Content-Type: application/json` when `body` is not empty.
+    pub fn truncated(status: u16, body: impl Into<Vec<u8>>, keep_bytes: usize) -> Reply {
+        let body = body.into();
+        let content_type = if body.is_empty() {
+            ""
+        } else {
+            "application/json"
+        };
+        Reply {
+            with_request_id: true,
+            wire: http::Wire::Truncated(keep_bytes),
+            ..Reply::raw(status, content_type, body)
+        }
+    }
+
+    /// No answer: the connection is closed once the request has been read.
+    pub fn drop_connection() -> Reply {
+        Reply::wire(http::Wire::Drop)
+    }
+
+    /// One more header on the answer, e.g. `Retry-After` on a 429.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Nothing answered, the connection handled as `wire` says; recorded with status 0.
+    fn wire(wire: http::Wire) -> Reply {
+        Reply {
+            wire,
+            ..Reply::raw(0, "", "")
+        }
+    }
+
+    /// How the request ended, for `Recorded::fault`: `503 ServerBusy`, `drop`, `200 truncated to 9 bytes`.
+    fn summary(&self) -> String {
+        let code = self.error_code.as_deref().unwrap_or("");
+        match self.wire {
+            http::Wire::Whole => format!("{} {code}", self.status).trim_end().to_string(),
+            http::Wire::Truncated(keep) => format!("{} truncated to {keep} bytes", self.status),
+            http::Wire::Drop => "drop".into(),
+            http::Wire::Hang => "hang".into(),
         }
     }
 
@@ -131,6 +197,7 @@ pub struct Builder {
     tasks: Vec<Task>,
     /// `(count, seed)` of each `generated_tasks`, generated at build time against the server clock.
     generated: Vec<(usize, u64)>,
+    faults: faults::Faults,
 }
 
 impl Builder {
@@ -229,7 +296,64 @@ impl Builder {
         self
     }
 
-    /// Called on the connection's thread after each answered request (the example logs with it).
+    /// Seeds the fault draws (default 0): the same seed and the same requests in the same order meet
+    /// the same faults. The n-th SLS request received (the ECS metadata routes aside) draws from (seed, n).
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.faults.seed = seed;
+        self
+    }
+
+    /// With probability `rate`, an authenticated RetryShipperTask or GetShipperStatus request is
+    /// answered with this error instead of being processed (nothing accepted): an SLS error body
+    /// with `x-log-requestid`, or, when `code` is empty, a proxy's HTML page
+    /// (`<html><body><h1>502 Bad Gateway</h1></body></html>`) without one. Faults are drawn after
+    /// the signature and Date checks and before the scripted replies. Several calls add up; one draw
+    /// per request picks at most one fault, `drop_rate` first, then the errors in the order added.
+    pub fn error_rate(mut self, rate: f64, status: u16, code: &str) -> Self {
+        self.faults
+            .errors
+            .push((checked_rate(rate), status, code.into()));
+        self
+    }
+
+    /// Injected 429 and 503 answers carry `Retry-After: {secs}`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.faults.retry_after = Some(secs);
+        self
+    }
+
+    /// With probability `rate`, an authenticated RetryShipperTask or GetShipperStatus request is read
+    /// whole, then its connection closed without an answer and without processing it (nothing accepted).
+    /// Recorded with status 0.
+    pub fn drop_rate(mut self, rate: f64) -> Self {
+        self.faults.drop_rate = checked_rate(rate);
+        self
+    }
+
+    /// Every SLS request (the ECS metadata routes aside), whatever its answer, waits `d` after it has
+    /// been processed and recorded, before the answer (or a dropped connection) goes out. A client
+    /// that times out may so find its request accepted all the same, as with SLS.
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.faults.delay = d;
+        self
+    }
+
+    /// With probability `rate`, an SLS request waits `d` (on top of `delay`), as `delay` describes.
+    /// Several calls add up, one draw (apart from the fault draw) picks at most one.
+    pub fn delay_rate(mut self, rate: f64, d: Duration) -> Self {
+        self.faults.delay_rate.push((checked_rate(rate), d));
+        self
+    }
+
+    /// Authenticated RetryShipperTask and GetShipperStatus requests are read and never answered nor
+    /// processed (recorded with status 0); dropping the stand-in closes their connections.
+    pub fn hang(mut self) -> Self {
+        self.faults.hang = true;
+        self
+    }
+
+    /// Called on the connection's thread for each recorded request once it is handled, before its
+    /// answer goes out (or its connection is dropped or left hanging); the example logs with it.
     pub fn on_request(mut self, hook: impl Fn(&Recorded) + Send + Sync + 'static) -> Self {
         self.on_request = Some(Arc::new(hook));
         self
@@ -257,8 +381,11 @@ impl Builder {
         let shared = Arc::new(Shared {
             world: self.world,
             on_request: self.on_request,
+            faults: self.faults,
             stopping: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            peak_concurrency: AtomicUsize::new(0),
             log: Mutex::new(log),
         });
         let accept_shared = Arc::clone(&shared);
@@ -298,7 +425,8 @@ impl StandIn {
         self.accepted().concat()
     }
 
-    /// Every well-formed request received (malformed ones are answered 400 but not recorded).
+    /// Every well-formed request received (malformed ones are answered 400 but not recorded), faulted
+    /// ones included: status 0 when the connection was dropped or left hanging.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.log().requests.clone()
     }
@@ -318,8 +446,27 @@ impl StandIn {
         self.shared.connections.load(SeqCst)
     }
 
-    /// Queue a canned answer. Each authenticated RetryShipperTask or GetShipperStatus request takes the
-    /// oldest one instead of its own answer (before its logstore and shipper are looked up).
+    /// The most SLS requests (the ECS metadata routes aside) handled at the same moment, each counted
+    /// from when it has been read whole to when its answer has been written (or its connection dropped).
+    pub fn peak_concurrency(&self) -> usize {
+        self.shared.peak_concurrency.load(SeqCst)
+    }
+
+    /// SLS requests being handled now, counted as `peak_concurrency` counts them.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(SeqCst)
+    }
+
+    /// How many RetryShipperTask requests carried the task id `id`, whatever their outcome.
+    pub fn attempts_for(&self, id: &str) -> usize {
+        let requests = self.shared.log();
+        let carried = |r: &&Recorded| r.task_ids().iter().any(|t| t == id);
+        requests.requests.iter().filter(carried).count()
+    }
+
+    /// Queue a canned answer. Each authenticated RetryShipperTask or GetShipperStatus request that no
+    /// injected fault took takes the oldest one instead of its own answer (before its logstore and
+    /// shipper are looked up).
     pub fn push_reply(&self, reply: Reply) {
         self.shared.log().replies.push_back(reply);
     }
@@ -340,8 +487,11 @@ impl Drop for StandIn {
 struct Shared {
     world: sls::World,
     on_request: Option<Hook>,
+    faults: faults::Faults,
     stopping: AtomicBool,
     connections: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak_concurrency: AtomicUsize,
     log: Mutex<Log>,
 }
 
@@ -364,6 +514,14 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn checked_rate(rate: f64) -> f64 {
+    assert!(
+        (0.0..=1.0).contains(&rate),
+        "a rate is from 0 to 1, not {rate}"
+    );
+    rate
 }
 
 fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {

@@ -1,4 +1,4 @@
-//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
+//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
 // The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
 // tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
 
@@ -10,7 +10,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use percent_encoding::percent_decode_str;
 
-use super::http::{Request, Response};
+use super::faults::Draw;
+use super::http::{Request, Response, Wire};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
 use super::{Recorded, Reply, Shared, listing, metadata, v4};
 
@@ -71,11 +72,23 @@ impl World {
 /// Answers one request and records it, before the answer goes out: a client holding the answer sees the record.
 pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     let now = shared.world.now();
-    let (reply, accepted) = if request.path.starts_with(metadata::PREFIX) {
-        (metadata::answer(shared, request, now), None)
+    let (outcome, delay) = if request.path.starts_with(metadata::PREFIX) {
+        let reply = metadata::answer(shared, request, now);
+        (Outcome::plain(reply, None), Duration::ZERO)
     } else {
-        dispatch(shared, request, now).unwrap_or_else(|reply| (reply, None))
+        let draw = shared.faults.draw();
+        let delay = shared.faults.delay(&draw);
+        (dispatch(shared, request, now, &draw), delay)
     };
+    let Outcome {
+        reply,
+        accepted,
+        mut fault,
+    } = outcome;
+    if !delay.is_zero() && reply.wire != Wire::Hang {
+        let delayed = format!("delayed {delay:?}");
+        fault = Some(fault.map_or(delayed.clone(), |f| format!("{f}, {delayed}")));
+    }
     let request_id = if reply.with_request_id {
         new_request_id(now)
     } else {
@@ -92,6 +105,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         request_id: request_id.clone(),
         accepted_ids: accepted.clone().unwrap_or_default(),
         signature_version: signature_version(request),
+        fault,
     };
     {
         let mut log = shared.log();
@@ -101,7 +115,10 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     if let Some(hook) = &shared.on_request {
         hook(&recorded);
     }
-    render(&reply, now, &request_id)
+    Response {
+        delay,
+        ..render(&reply, now, &request_id)
+    }
 }
 
 /// The answer to something that is not HTTP we serve; it is not recorded.
@@ -110,14 +127,61 @@ pub(super) fn reject_malformed(shared: &Shared, reply: &Reply) -> Response {
     render(reply, now, &new_request_id(now))
 }
 
-/// The answer, with the task ids accepted when it is a successful RetryShipperTask.
-fn dispatch(
-    shared: &Shared,
-    request: &Request,
+/// How an SLS request ended.
+struct Outcome {
+    reply: Reply,
+    /// The task ids of a successful RetryShipperTask.
+    accepted: Option<Vec<String>>,
+    /// `Recorded::fault`, when an injected fault or a scripted reply gave the answer.
+    fault: Option<String>,
+}
+
+impl Outcome {
+    fn plain(reply: Reply, accepted: Option<Vec<String>>) -> Outcome {
+        Outcome {
+            reply,
+            accepted,
+            fault: None,
+        }
+    }
+
+    /// `by` is `injected` or `scripted`.
+    fn instead(reply: Reply, by: &str) -> Outcome {
+        Outcome {
+            fault: Some(format!("{by} {}", reply.summary())),
+            reply,
+            accepted: None,
+        }
+    }
+}
+
+/// The checks, then an injected fault, a scripted reply, or the real answer.
+fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) -> Outcome {
+    let (project, logstore, shipper) = match route(&shared.world, request, now) {
+        Ok(target) => target,
+        Err(reply) => return Outcome::plain(reply, None),
+    };
+    if let Some(reply) = shared.faults.injected(draw, project) {
+        return Outcome::instead(reply, "injected");
+    }
+    let scripted = shared.log().replies.pop_front();
+    if let Some(reply) = scripted {
+        return Outcome::instead(reply, "scripted");
+    }
+    match processed(shared, request, now, (logstore, shipper)) {
+        Ok((reply, accepted)) => Outcome::plain(reply, accepted),
+        Err(reply) => Outcome::plain(reply, None),
+    }
+}
+
+/// `(project, logstore, shipper)` of a request that passed the project, signature, body and Date
+/// checks and names a shipper's tasks with PUT or GET.
+fn route<'r>(
+    world: &World,
+    request: &'r Request,
     now: SystemTime,
-) -> Result<(Reply, Option<Vec<String>>), Reply> {
-    let world = &shared.world;
-    check_project(world, request)?;
+) -> Result<(&'r str, &'r str, &'r str), Reply> {
+    let project = check_project(world, request)?;
     let version = authenticate(world, request)?;
     check_body(request, version)?;
     check_date(request, version, now)?;
@@ -127,10 +191,18 @@ fn dispatch(
         // SLS documents no code for an unknown API; this one is our choice.
         return fail(404, "NotFound", format!("No API at {method} {path}."));
     };
-    let scripted = shared.log().replies.pop_front();
-    if let Some(reply) = scripted {
-        return Err(reply);
-    }
+    Ok((project, logstore, shipper))
+}
+
+/// What SLS does with an authenticated request to the shipper's tasks.
+fn processed(
+    shared: &Shared,
+    request: &Request,
+    now: SystemTime,
+    (logstore, shipper): (&str, &str),
+) -> Result<(Reply, Option<Vec<String>>), Reply> {
+    let world = &shared.world;
+    let method = request.method.as_str();
     if !world.logstores.iter().any(|l| l == logstore) {
         let message = format!("Logstore {logstore} does not exist.");
         return fail(404, "LogStoreNotExist", message);
@@ -149,14 +221,14 @@ fn fail<T>(status: u16, code: &str, message: impl AsRef<str>) -> Result<T, Reply
 }
 
 /// The project is the Host's first label: `Host: {project}.{endpoint}`.
-fn check_project(world: &World, request: &Request) -> Result<(), Reply> {
+fn check_project<'r>(world: &World, request: &'r Request) -> Result<&'r str, Reply> {
     let Some(host) = request.header("host") else {
         return fail(400, "MissingHost", "Host does not exist in http header.");
     };
     let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
     let project = name.split_once('.').map(|(project, _)| project);
     match project {
-        Some(p) if world.projects.iter().any(|known| known == p) => Ok(()),
+        Some(p) if world.projects.iter().any(|known| known == p) => Ok(p),
         _ => {
             let message = format!("Project {} does not exist.", project.unwrap_or(name));
             fail(404, "ProjectNotExist", message)
@@ -359,7 +431,7 @@ fn request_date(request: &Request) -> Option<&str> {
 }
 
 /// `(logstore, shipper)` for `/logstores/{logstore}/shipper/{shipper}/tasks`.
-fn shipper_tasks(path: &str) -> Option<(&str, &str)> {
+pub(super) fn shipper_tasks(path: &str) -> Option<(&str, &str)> {
     let inner = path.strip_prefix("/logstores/")?.strip_suffix("/tasks")?;
     let (logstore, shipper) = inner.split_once("/shipper/")?;
     let plain = |name: &str| !name.is_empty() && !name.contains('/');
@@ -440,20 +512,23 @@ pub(crate) fn md5_hex(body: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02X}")).collect()
 }
 
+/// Every answer carries `Date`, the server clock (skew included): a client measures its offset with it.
 fn render(reply: &Reply, now: SystemTime, request_id: &str) -> Response {
-    let mut headers = vec![("Server", "sls-standin".to_string())];
-    headers.push(("Date", httpdate::fmt_http_date(now)));
+    let mut headers = vec![("Server".into(), "sls-standin".to_string())];
+    headers.push(("Date".into(), httpdate::fmt_http_date(now)));
     if let Some(content_type) = &reply.content_type {
-        headers.push(("Content-Type", content_type.clone()));
+        headers.push(("Content-Type".into(), content_type.clone()));
     }
     if !request_id.is_empty() {
-        headers.push(("x-log-requestid", request_id.to_string()));
+        headers.push(("x-log-requestid".into(), request_id.to_string()));
     }
-    let body = reply.body.clone();
+    headers.extend(reply.headers.iter().cloned());
     Response {
         status: reply.status,
         headers,
-        body,
+        body: reply.body.clone(),
+        wire: reply.wire,
+        delay: Duration::ZERO,
     }
 }
 

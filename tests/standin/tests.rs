@@ -1,8 +1,9 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as SPEC 1.2 says, and its ECS metadata routes hand out working credentials.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as SPEC 1.2 says, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -41,10 +42,19 @@ fn connect(standin: &StandIn) -> TcpStream {
 /// Writes `request` and reads one answer off the stream.
 fn exchange(stream: &mut TcpStream, request: &[u8]) -> Answer {
     stream.write_all(request).unwrap();
+    read_answer(stream).expect("an answer, not a closed connection")
+}
+
+/// One answer off the stream; `None` when the connection closes (or is reset) before a status line.
+fn read_answer(stream: &TcpStream) -> Option<Answer> {
     // The stand-in sends nothing past this answer until the next request, so nothing is lost in the buffer.
-    let mut reader = BufReader::new(&*stream);
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
+    match reader.read_line(&mut line) {
+        Ok(0) => return None,
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => return None,
+        read => _ = read.unwrap(),
+    }
     let status = line
         .split(' ')
         .nth(1)
@@ -70,7 +80,37 @@ fn exchange(stream: &mut TcpStream, request: &[u8]) -> Answer {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
     answer.body = String::from_utf8(body).unwrap();
-    answer
+    Some(answer)
+}
+
+/// `request` on a new connection: its answer, or `None` when the stand-in closed without one.
+fn send(standin: &StandIn, request: &[u8]) -> Option<Answer> {
+    let mut stream = connect(standin);
+    stream.write_all(request).unwrap();
+    read_answer(&stream)
+}
+
+/// Every byte until the stand-in closes the connection (a reset ends it too).
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    match stream.read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("reading until the stand-in closes: {e}"),
+    }
+    bytes
+}
+
+/// Polls `done` until it holds; the bound only guards against a hang.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "waited for {what}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn unix_secs(time: SystemTime) -> i64 {
@@ -256,7 +296,8 @@ fn stale_date_is_request_time_expired_and_date_says_server_time() {
         "{message}"
     );
     let server = httpdate::parse_http_date(answer.header("Date").unwrap()).unwrap();
-    assert!((unix_secs(server) - unix_secs(sent) - 3600).abs() < 60);
+    let offset = unix_secs(server) - unix_secs(standin.server_time());
+    assert!((-2..=0).contains(&offset), "{offset}");
     let recorded = standin.requests();
     assert_eq!(
         recorded[0].error_code.as_deref(),
@@ -944,4 +985,224 @@ fn hardened_only_metadata_wants_a_valid_token() {
     let no_role = StandIn::start();
     let request = metadata_request("GET", ROLES_PATH, &[]);
     assert_eq!(exchange(&mut connect(&no_role), &request).status, 404);
+}
+
+#[test]
+fn same_seed_same_faults_and_faulted_requests_accept_nothing() {
+    let world = |seed| {
+        let world = StandIn::builder().fault_seed(seed).drop_rate(0.2);
+        let world = world
+            .error_rate(0.2, 503, "ServerBusy")
+            .error_rate(0.1, 502, "");
+        world.delay_rate(0.3, Duration::from_millis(1)).build()
+    };
+    // Each request on its own connection, as a dropped one ends it.
+    let run = |standin: &StandIn| -> Vec<(u16, Option<String>)> {
+        for n in 0..40 {
+            let id = format!("t{n}");
+            let answer = send(standin, &retry_request(standin, &[&id], SystemTime::now()));
+            let status = answer.map_or(0, |answer| answer.status);
+            assert_eq!(standin.requests()[n].status, status, "{id}");
+        }
+        let requests = standin.requests().into_iter();
+        requests.map(|r| (r.status, r.fault)).collect()
+    };
+    let standin = world(7);
+    let decisions = run(&standin);
+    assert_eq!(decisions, run(&world(7)));
+    assert_ne!(decisions, run(&world(8)));
+    let statuses: Vec<u16> = decisions.iter().map(|d| d.0).collect();
+    for status in [0, 200, 502, 503] {
+        assert!(statuses.contains(&status), "{status} in {statuses:?}");
+    }
+    let delayed = |d: &(u16, Option<String>)| d.1.as_ref().is_some_and(|f| f.contains("delayed"));
+    assert!(decisions.iter().any(delayed), "{decisions:?}");
+
+    // Only what was answered 200 was accepted; every attempt is on record.
+    let requests = standin.requests();
+    let ok = requests.iter().filter(|r| r.status == 200);
+    let answered_ok: Vec<String> = ok.flat_map(|r| r.task_ids()).collect();
+    assert_eq!(standin.accepted_ids(), answered_ok);
+    for r in requests.iter().filter(|r| r.status != 200) {
+        let fault = r.fault.as_deref().unwrap_or_default();
+        assert!(fault.starts_with("injected "), "{fault}");
+        assert!(r.accepted_ids.is_empty());
+    }
+    assert!((0..40).all(|n| standin.attempts_for(&format!("t{n}")) == 1));
+}
+
+#[test]
+fn injected_errors_answer_instead_of_processing() {
+    // (status, code, Retry-After, the HTML page's heading when the code is empty)
+    let cases = [
+        (503, "ServerBusy", Some("7"), ""),
+        (500, "InternalServerError", None, ""),
+        (403, "WriteQuotaExceed", None, ""),
+        (403, "MetaOperationQpsLimitExceeded", None, ""),
+        (502, "", None, "502 Bad Gateway"),
+        (429, "", Some("7"), "429 Too Many Requests"),
+    ];
+    for (status, code, retry_after, heading) in cases {
+        let builder = StandIn::builder().error_rate(1.0, status, code);
+        let standin = builder.retry_after(7).build();
+        // A bad signature is still refused first.
+        let wrong = (DEMO_KEY_ID, "wrong-secret", None);
+        let refused = retry_request_as(&standin, wrong, &["t0"], SystemTime::now());
+        let answer = exchange(&mut connect(&standin), &refused);
+        assert_eq!(answer.status, 401, "{code}");
+
+        let request = retry_request(&standin, &["t1"], SystemTime::now());
+        let answer = exchange(&mut connect(&standin), &request);
+        assert_eq!(answer.status, status, "{code}");
+        assert_eq!(answer.header("Retry-After"), retry_after, "{code}");
+        assert!(answer.header("Date").is_some(), "{code}");
+        if code.is_empty() {
+            let page = format!("<html><body><h1>{heading}</h1></body></html>");
+            assert_eq!(answer.body, page);
+            assert_eq!(answer.header("Content-Type"), Some("text/html"));
+            assert!(answer.header("x-log-requestid").is_none(), "{status}");
+        } else {
+            let (sent_code, message) = answer.error();
+            assert_eq!(sent_code, code);
+            assert!(!message.is_empty());
+            assert!(answer.header("x-log-requestid").is_some(), "{code}");
+        }
+        assert!(standin.accepted().is_empty(), "{code}");
+        let recorded = &standin.requests()[1];
+        assert_eq!(recorded.status, status, "{code}");
+        let expected = format!("injected {status} {code}");
+        assert_eq!(recorded.fault.as_deref(), Some(expected.trim_end()));
+        assert_eq!(standin.attempts_for("t1"), 1);
+    }
+}
+
+#[test]
+fn drop_rate_one_closes_without_an_answer_and_accepts_nothing() {
+    let standin = StandIn::builder().drop_rate(1.0).build();
+    for _ in 0..2 {
+        let mut stream = connect(&standin);
+        let request = retry_request(&standin, &["t1"], SystemTime::now());
+        stream.write_all(&request).unwrap();
+        assert_eq!(read_until_closed(&mut stream), b"");
+    }
+    let mut stream = connect(&standin);
+    stream
+        .write_all(&list_request(&standin, &window(&standin)))
+        .unwrap();
+    assert_eq!(read_until_closed(&mut stream), b"");
+    assert!(standin.accepted().is_empty());
+    assert_eq!(standin.attempts_for("t1"), 2);
+    for r in standin.requests() {
+        assert_eq!((r.status, r.fault.as_deref()), (0, Some("injected drop")));
+    }
+}
+
+#[test]
+fn scripted_redirect_truncated_and_dropped_replies() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::redirect(301, "https://elsewhere.example/"));
+    standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "3"));
+    standin.push_reply(Reply::truncated(200, "", 20));
+    standin.push_reply(Reply::truncated(500, "x".repeat(300), 250));
+    standin.push_reply(Reply::drop_connection());
+    let request = |id| retry_request(&standin, &[id], SystemTime::now());
+    let mut stream = connect(&standin);
+    let redirect = exchange(&mut stream, &request("t1"));
+    assert_eq!(redirect.status, 301);
+    assert_eq!(
+        redirect.header("Location"),
+        Some("https://elsewhere.example/")
+    );
+    assert_eq!(
+        (redirect.header("Content-Length"), redirect.body.as_str()),
+        (Some("0"), "")
+    );
+    let throttled = exchange(&mut stream, &request("t2"));
+    assert_eq!(
+        (throttled.status, throttled.header("Retry-After")),
+        (429, Some("3"))
+    );
+
+    // Cut within the status line's neighbour, then within the body.
+    stream.write_all(&request("t3")).unwrap();
+    assert_eq!(read_until_closed(&mut stream), b"HTTP/1.1 200 OK\r\nSer");
+    let mut stream = connect(&standin);
+    stream.write_all(&request("t4")).unwrap();
+    let cut = read_until_closed(&mut stream);
+    assert_eq!(cut.len(), 250);
+    let cut = String::from_utf8(cut).unwrap();
+    let (head, body) = cut.split_once("\r\n\r\n").expect("the whole head");
+    assert!(
+        head.starts_with("HTTP/1.1 500 ") && head.contains("Content-Length: 300"),
+        "{head}"
+    );
+    assert!(
+        body.len() < 300 && body.bytes().all(|b| b == b'x'),
+        "{body}"
+    );
+
+    let mut stream = connect(&standin);
+    stream.write_all(&request("t5")).unwrap();
+    assert_eq!(read_until_closed(&mut stream), b"");
+    assert_eq!(exchange(&mut connect(&standin), &request("t6")).status, 200);
+    assert_eq!(standin.accepted(), [["t6"]]);
+    let faults: Vec<Option<String>> = standin.requests().into_iter().map(|r| r.fault).collect();
+    let expected = [
+        "scripted 301",
+        "scripted 429",
+        "scripted 200 truncated to 20 bytes",
+        "scripted 500 truncated to 250 bytes",
+        "scripted drop",
+    ];
+    let expected = expected.map(|f| Some(f.to_string()));
+    assert_eq!(faults[..5], expected);
+    assert_eq!(faults[5], None);
+}
+
+#[test]
+fn hang_never_answers_and_does_not_block_drop() {
+    let standin = StandIn::builder().hang().build();
+    let mut stream = connect(&standin);
+    stream
+        .write_all(&retry_request(&standin, &["t1"], SystemTime::now()))
+        .unwrap();
+    wait_until("the request in flight", || standin.in_flight() == 1);
+    let recorded = standin.requests();
+    assert_eq!(
+        (recorded[0].status, recorded[0].fault.as_deref()),
+        (0, Some("injected hang"))
+    );
+    assert!(standin.accepted().is_empty());
+    drop(standin);
+    // connect() set a read timeout: a hang here is an error, not a pass.
+    assert_eq!(read_until_closed(&mut stream), b"");
+}
+
+#[test]
+fn peak_concurrency_counts_requests_handled_at_once() {
+    let standin = StandIn::builder().delay(Duration::from_secs(1)).build();
+    let mut streams: Vec<TcpStream> = (0..3).map(|_| connect(&standin)).collect();
+    for (n, stream) in streams.iter_mut().enumerate() {
+        let id = format!("t{n}");
+        stream
+            .write_all(&retry_request(&standin, &[&id], SystemTime::now()))
+            .unwrap();
+    }
+    for stream in &streams {
+        assert_eq!(read_answer(stream).map(|a| a.status), Some(200));
+    }
+    assert_eq!(standin.peak_concurrency(), 3);
+    wait_until("no request in flight", || standin.in_flight() == 0);
+    assert_eq!(standin.requests()[0].fault.as_deref(), Some("delayed 1s"));
+
+    let standin = StandIn::start();
+    let mut stream = connect(&standin);
+    for id in ["t1", "t2", "t3"] {
+        let answer = exchange(
+            &mut stream,
+            &retry_request(&standin, &[id], SystemTime::now()),
+        );
+        assert_eq!(answer.status, 200);
+    }
+    assert_eq!(standin.peak_concurrency(), 1);
 }

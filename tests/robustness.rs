@@ -1,0 +1,552 @@
+//! A 3 a.m. cron run meets dropped connections, 5xx, throttling, a drifting clock, hangs and
+//! typos (SPEC 2.5): every run ends with every task ID in a known, reported state.
+
+mod common;
+mod standin;
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Home, Run, run};
+use standin::{
+    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
+};
+
+fn ids(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("task-{i:04}")).collect()
+}
+
+fn target(standin: &StandIn) -> Vec<String> {
+    [
+        "-e",
+        &standin.endpoint(),
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        DEMO_SHIPPER,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn sls_retry(home: &Home, standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
+    run(
+        home.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .args(target(standin))
+            .args(args),
+        stdin,
+    )
+}
+
+/// How many times each ID was accepted.
+fn acceptances(standin: &StandIn) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for id in standin.accepted_ids() {
+        *counts.entry(id).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn hundreds_of_ids_through_a_mix_of_faults_are_all_accepted_exactly_once() {
+    let standin = StandIn::builder()
+        .fault_seed(2026)
+        .error_rate(0.05, 503, "ServerBusy")
+        .error_rate(0.03, 500, "InternalServerError")
+        .error_rate(0.03, 502, "")
+        .error_rate(0.03, 403, "WriteQuotaExceed")
+        .error_rate(0.02, 429, "")
+        .drop_rate(0.04)
+        .build();
+    let home = Home::new();
+    let all = ids(400);
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--json", "--retries", "10"],
+        Some(&all.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let counts = acceptances(&standin);
+    assert_eq!(
+        counts.keys().cloned().collect::<Vec<_>>(),
+        all,
+        "every ID accepted"
+    );
+    assert!(counts.values().all(|&n| n == 1), "none accepted twice");
+
+    let lines = r.json_lines();
+    let batches: Vec<_> = lines.iter().filter(|l| l["type"] == "batch").collect();
+    assert_eq!(batches.len(), 40);
+    assert!(batches.iter().all(|b| b["status"] == "ok"));
+    let attempts: u64 = batches
+        .iter()
+        .map(|b| b["attempts"].as_u64().unwrap())
+        .sum();
+    let puts = standin
+        .requests()
+        .iter()
+        .filter(|q| q.method == "PUT")
+        .count() as u64;
+    assert_eq!(
+        attempts, puts,
+        "the report counts every attempt the server saw"
+    );
+    assert!(
+        attempts > 40,
+        "faults were injected and retried: {attempts}"
+    );
+    let dropped = standin.requests().iter().filter(|q| q.status == 0).count();
+    assert!(
+        standin.connections() <= 1 + dropped,
+        "one keep-alive connection, a new one only after a drop: {} connections, {dropped} drops",
+        standin.connections()
+    );
+}
+
+#[test]
+fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    let save_arg = save.to_str().unwrap();
+    let all = ids(45);
+    let r = run(
+        home.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .args([
+                "-e",
+                &standin.endpoint(),
+                "-p",
+                DEMO_PROJECT,
+                "-l",
+                DEMO_LOGSTORE,
+                "-s",
+                "typo-shipper",
+            ])
+            .args(["--save-failed", save_arg]),
+        Some(&all.join("\n")),
+    );
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "batch 1/5  10 ids  FAILED  400  ShipperNotExist: Shipper does not exist."
+        ),
+        "{}",
+        lines[0]
+    );
+    for (i, line) in lines[1..5].iter().enumerate() {
+        assert!(
+            line.contains("NOT SENT  -    stopped after ShipperNotExist in batch 1"),
+            "batch {}: {line}",
+            i + 2
+        );
+    }
+    assert_eq!(
+        lines[5],
+        "retried 0 of 45 task ids in 5 batches: 0 ok, 1 failed, 4 not sent"
+    );
+    assert!(r.stderr.contains("sls-retry: error: batch 1 failed with ShipperNotExist, which every batch would meet: check --shipper; the remaining 4 batches were not sent (--keep-going sends them anyway)"), "{}", r.stderr);
+    assert_eq!(standin.requests().len(), 1, "one request, not five");
+    assert_eq!(
+        std::fs::read_to_string(&save).unwrap(),
+        all.join("\n") + "\n",
+        "every ID not accepted, ready to pipe back"
+    );
+
+    // --keep-going sends them all anyway.
+    let r = run(
+        home.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret")
+            .args(target(&standin))
+            .args(["--keep-going", "--json"]),
+        Some(&all.join("\n")),
+    );
+    assert_eq!(r.code, 1);
+    let lines = r.json_lines();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["error_code"] == "SignatureNotMatch")
+            .count(),
+        5
+    );
+    assert_eq!(standin.requests().len(), 6);
+}
+
+#[test]
+fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let save = home.path().join("failed.txt");
+    std::fs::write(&save, "stale content\n").unwrap();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--save-failed", save.to_str().unwrap(), "a", "b"],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&save).unwrap(), "");
+
+    standin.push_reply(Reply::error(
+        400,
+        "ParameterInvalid",
+        "Each time allows 10 task retries only.",
+    ));
+    let r = sls_retry(
+        &home,
+        &standin,
+        &[
+            "--batch-size",
+            "2",
+            "--save-failed",
+            save.to_str().unwrap(),
+            "a",
+            "b",
+            "c",
+            "d",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(std::fs::read_to_string(&save).unwrap(), "a\nb\n");
+    let leftovers: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.contains(".tmp-").then_some(name)
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
+
+    // Piped back in, they go through.
+    let again = std::fs::read_to_string(&save).unwrap();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--save-failed", save.to_str().unwrap()],
+        Some(&again),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&save).unwrap(), "");
+
+    // A directory that does not exist is an error before anything is sent.
+    let before = standin.requests().len();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--save-failed", "/no/such/dir/f.txt", "a"],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--save-failed /no/such/dir/f.txt: directory /no/such/dir does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(standin.requests().len(), before);
+}
+
+#[test]
+fn retry_after_is_honoured_and_attempts_are_reported() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1"));
+    let home = Home::new();
+    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("-> 429 in "), "{}", r.stderr);
+    assert!(r.stderr.contains("; retrying in 1000 ms"), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("batch 1/1   1 ids  ok      200  request "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.lines().next().unwrap().ends_with("(2 attempts)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_server_that_hangs_is_timed_out() {
+    let standin = StandIn::builder().hang().build();
+    let home = Home::new();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--timeout", "1", "--retries", "1", "--json", "a"],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    let batch = &r.json_lines()[0];
+    assert_eq!(batch["status"], "failed");
+    assert_eq!(batch["http_status"], serde_json::Value::Null);
+    assert_eq!(batch["attempts"], 2);
+    assert!(
+        batch["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("timed out after 1s talking to http://127.0.0.1:"),
+        "{batch}"
+    );
+}
+
+#[test]
+fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::truncated(200, "", 10));
+    standin.push_reply(Reply::drop_connection());
+    standin.push_reply(Reply::redirect(301, "https://elsewhere.example/"));
+    let home = Home::new();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &[
+            "--retries",
+            "0",
+            "--batch-size",
+            "1",
+            "--keep-going",
+            "a",
+            "b",
+            "c",
+            "d",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("batch 1/4   1 ids  FAILED  -    "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("batch 2/4   1 ids  FAILED  -    connection to http://127.0.0.1:"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        "batch 3/4   1 ids  FAILED  301  redirected to https://elsewhere.example/; check the endpoint"
+    );
+    assert!(lines[3].contains("ok      200"), "{}", lines[3]);
+
+    // With retries (the default), the same faults are retried away.
+    standin.push_reply(Reply::truncated(200, "", 10));
+    standin.push_reply(Reply::drop_connection());
+    let r = sls_retry(&home, &standin, &["e"], None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("(3 attempts)"), "{}", r.stdout);
+}
+
+/// Spawn a run, signal it once some batches went through, and read what it reported.
+fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::path::PathBuf, Home) {
+    let standin = StandIn::builder().delay(Duration::from_millis(150)).build();
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+        .args(target(&standin))
+        .args([
+            "--batch-size",
+            "1",
+            "--json",
+            "--save-failed",
+            save.to_str().unwrap(),
+        ])
+        .args(ids(40))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while standin.requests().len() < 3 {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sent_at_signal = standin.requests().len();
+    let out = std::mem::take(&mut child.stdout);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut out.unwrap(), &mut stdout).unwrap();
+    let code = child.wait().unwrap().code().unwrap();
+    let after = standin.requests().len();
+    assert!(
+        after <= sent_at_signal + 1,
+        "only the batch in flight finishes: {sent_at_signal} then {after}"
+    );
+    let saved = std::fs::read_to_string(&save)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    (code, stdout, saved, standin, save, home)
+}
+
+#[test]
+fn sigterm_and_sigint_stop_new_batches_report_the_rest_and_save_them() {
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let (exit, stdout, saved, standin, _, _home) = interrupted_run(signal);
+        assert_eq!(exit, code, "{signal}");
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["type"], "summary", "the summary still comes last");
+        let batches = &lines[..lines.len() - 1];
+        assert_eq!(batches.len(), 40, "every batch reported");
+        let ok = batches.iter().filter(|b| b["status"] == "ok").count();
+        let not_sent = batches.iter().filter(|b| b["status"] == "not_sent").count();
+        assert_eq!(ok + not_sent, 40);
+        assert!(ok >= 3 && not_sent > 0, "{ok} ok, {not_sent} not sent");
+        assert_eq!(
+            ok,
+            standin.accepted_ids().len(),
+            "what was accepted is reported ok"
+        );
+        assert_eq!(
+            saved.len(),
+            not_sent,
+            "--save-failed holds exactly the IDs not sent"
+        );
+        assert!(saved.iter().all(|id| !standin.accepted_ids().contains(id)));
+        assert_eq!(summary["not_sent"], not_sent);
+    }
+}
+
+#[test]
+fn a_catalogue_of_bad_input() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let dir = home.path().join("a-directory");
+    std::fs::create_dir(&dir).unwrap();
+    let check = |r: Run, message: &str| {
+        assert_eq!(r.code, 2, "{message}: {}", r.stderr);
+        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(message),
+            "want {message:?} in {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+    };
+    let env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
+    ];
+    let bare = |args: &[String], stdin: Option<&[u8]>| {
+        let mut cmd = home.command();
+        cmd.envs(env).args(args);
+        if let Some(bytes) = stdin {
+            cmd.write_stdin(bytes.to_vec());
+        }
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    };
+    let target = ["-p", "proj", "-l", "l", "-s", "s"];
+    let with_endpoint = |endpoint: &str, extra: &[&str]| -> Vec<String> {
+        let endpoint = ["-e", endpoint];
+        target
+            .iter()
+            .chain(&endpoint)
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let with = |extra: &[&str]| with_endpoint("h.example", extra);
+    let t = with(&[]);
+
+    for (endpoint, why) in [
+        (
+            "https://h.example/logstores",
+            "a path, query or fragment is not allowed",
+        ),
+        ("ftp://h.example", "only http:// and https:// are supported"),
+        (
+            "h.example:99999",
+            "the port must be a number from 1 to 65535",
+        ),
+        ("https://user@h.example", "user info is not allowed"),
+        ("http://[::1", "unclosed '['"),
+    ] {
+        check(bare(&with_endpoint(endpoint, &["x"]), None), why);
+    }
+    check(
+        bare(&with(&["--config", dir.to_str().unwrap(), "x"]), None),
+        "cannot read profile file",
+    );
+    check(
+        bare(&with(&["--profile", "nope", "x"]), None),
+        "profile \"nope\" (from --profile) not found",
+    );
+    check(
+        bare(&t, Some(b"ok-1\nbad\x00id\n")),
+        "invalid task id \"bad\\0id\" at stdin line 2: it contains a control character",
+    );
+    check(
+        bare(&t, Some(b"ok-1\n\xc3\x28\n")),
+        "stdin is not valid UTF-8 (at byte 5)",
+    );
+    check(
+        bare(&t, Some(b"\x7fELF\x02\x01\x01\x00\x00\x00")),
+        "control character",
+    );
+    check(
+        bare(&with(&["--list", "--failed"]), None),
+        "cannot be used with",
+    );
+    check(
+        bare(&with(&["--json", "--quiet", "x"]), None),
+        "cannot be used with",
+    );
+    check(
+        bare(&with(&["--batch-size", "11", "x"]), None),
+        "11 is not in 1..=10",
+    );
+    let huge = vec![b'a'; 129 * 1024 * 1024];
+    check(
+        bare(&t, Some(&huge)),
+        "stdin is larger than 128 MiB; split the input",
+    );
+    let many: String = (0..1_000_001).map(|i| format!("{i:x}\n")).collect();
+    check(
+        bare(&t, Some(many.as_bytes())),
+        "1000001 task ids is more than the 1000000 one run takes",
+    );
+
+    // Empty stdin is not an error: nothing to do.
+    let r = sls_retry(&home, &standin, &[], Some(""));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "nothing to retry\n"));
+    assert!(standin.requests().is_empty());
+}

@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'sls-retry' -ScriptBlock {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'With --from: window end [default: now]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Task IDs per RetryShipperTask call')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for each request, connecting included [default: 30]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Batches in flight at once, each worker on its own keep-alive connection; the report stays in input order')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff [default: 4]')
             [CompletionResult]::new('--save-failed', '--save-failed', [CompletionResultType]::ParameterName, 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print shell completions or the man page to stdout, then exit')

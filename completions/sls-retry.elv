@@ -36,6 +36,7 @@ set edit:completion:arg-completer[sls-retry] = {|@words|
             cand --to 'With --from: window end [default: now]'
             cand --batch-size 'Task IDs per RetryShipperTask call'
             cand --timeout 'Seconds allowed for each request, connecting included [default: 30]'
+            cand --jobs 'Batches in flight at once, each worker on its own keep-alive connection; the report stays in input order'
             cand --retries 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff [default: 4]'
             cand --save-failed 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted'
             cand --generate 'Print shell completions or the man page to stdout, then exit'

@@ -16,6 +16,7 @@ complete -c sls-retry -l from -d 'With --list or --failed: window start, unix se
 complete -c sls-retry -l to -d 'With --from: window end [default: now]' -r
 complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
 complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included [default: 30]' -r
+complete -c sls-retry -l jobs -d 'Batches in flight at once, each worker on its own keep-alive connection; the report stays in input order' -r
 complete -c sls-retry -l retries -d 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff [default: 4]' -r
 complete -c sls-retry -l save-failed -d 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted' -r -F
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''

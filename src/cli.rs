@@ -110,6 +110,12 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
 
+    /// Batches in flight at once, each worker on its own keep-alive connection; the report stays
+    /// in input order.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub jobs: u8,
+
     /// Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429,
     /// 403 throttling), with exponential backoff [default: 4].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]

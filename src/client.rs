@@ -1,6 +1,7 @@
 //! Talking to SLS: one ureq `Agent` per run (one keep-alive connection for every batch), request
 //! building with the endpoint/Host rule, signing, and turning the answer into an `Outcome`.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -67,6 +68,9 @@ pub struct Client {
     /// Seconds to add to the local clock when signing (learnt from RequestTimeExpired).
     clock_offset: AtomicI64,
     skew_warned: AtomicBool,
+    /// When throttled, every worker waits until then: the pool backs off as one, instead of
+    /// the other workers hammering on.
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl Client {
@@ -81,6 +85,9 @@ impl Client {
             .timeout_connect(Some(config.timeout.min(Duration::from_secs(10))))
             .timeout_global(Some(config.timeout))
             .user_agent(concat!("sls-retry/", env!("CARGO_PKG_VERSION")))
+            // One keep-alive connection per worker, kept between batches.
+            .max_idle_connections(config.jobs.max(1))
+            .max_idle_connections_per_host(config.jobs.max(1))
             .build()
             .new_agent();
         Client {
@@ -94,6 +101,7 @@ impl Client {
             interrupt,
             clock_offset: AtomicI64::new(0),
             skew_warned: AtomicBool::new(false),
+            paused_until: Mutex::new(None),
         }
     }
 
@@ -226,6 +234,11 @@ impl Client {
         let mut skew_corrected = false;
         loop {
             attempts += 1;
+            if !self.wait_for_pause() {
+                let mut outcome = Outcome::not_sent("interrupted before it was sent");
+                outcome.attempts = attempts - 1;
+                return (outcome, None);
+            }
             let prepared = build(self.now());
             diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
             let sent = Instant::now();
@@ -283,6 +296,9 @@ impl Client {
                     } else {
                         retries_left -= 1;
                     }
+                    if policy::is_throttling(&outcome) {
+                        self.pause(wait);
+                    }
                     if !self.interrupt.sleep(wait) {
                         outcome.elapsed = started.elapsed();
                         return (outcome, response.map(|r| r.body));
@@ -293,6 +309,26 @@ impl Client {
                     return (outcome, response.map(|r| r.body));
                 }
             }
+        }
+    }
+
+    /// Hold every worker back for `wait` (the longest pause asked for wins).
+    fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// Wait out a pause another worker's throttled answer asked for. False if interrupted.
+    fn wait_for_pause(&self) -> bool {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        match until {
+            Some(until) => self
+                .interrupt
+                .sleep(until.saturating_duration_since(Instant::now())),
+            None => true,
         }
     }
 

@@ -34,6 +34,8 @@ pub struct Config {
     pub batch_size: usize,
     pub timeout: Duration,
     pub retries: u32,
+    /// Batches in flight at once (`--jobs`).
+    pub jobs: usize,
     pub keep_going: bool,
     pub save_failed: Option<PathBuf>,
     pub dry_run: bool,
@@ -372,6 +374,7 @@ impl Config {
             batch_size: usize::from(cli.batch_size),
             timeout: Duration::from_secs(timeout),
             retries,
+            jobs: usize::from(cli.jobs),
             keep_going: cli.keep_going,
             save_failed: cli.save_failed.clone(),
             dry_run: cli.dry_run,

@@ -19,5 +19,6 @@ pub mod outcome;
 pub mod policy;
 pub mod profile;
 pub mod report;
+pub mod send;
 pub mod sign;
 pub mod window;

@@ -16,9 +16,9 @@ use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected, TaskId};
 use sls_retry::interrupt::Interrupt;
 use sls_retry::listing::Task;
-use sls_retry::outcome::{Outcome, Status};
-use sls_retry::policy;
+use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
+use sls_retry::send::Sender;
 use sls_retry::sign::SignatureVersion;
 
 fn main() -> ExitCode {
@@ -159,43 +159,23 @@ fn run(cli: Cli) -> Result<Exit> {
     if let Some(found) = &found {
         report.found(found);
     }
-    // Set once the run must send no more: an error every batch would meet, a signal, or a
-    // reader that went away.
-    let mut stopped: Option<String> = None;
     let mut not_accepted: Vec<&TaskId> = Vec::new();
-    for batch in &batches {
-        if stopped.is_none() {
-            if interrupt.signal().is_some() {
-                stopped = Some("interrupted before it was sent".into());
-            } else if report.is_closed() {
-                stopped = Some("stdout was closed".into());
-            }
-        }
-        let outcome = match &stopped {
-            Some(reason) => Outcome::not_sent(reason),
-            None => client.retry_tasks(&config.logstore, &config.shipper, &batch.ids, &diag),
-        };
-        if stopped.is_none()
-            && !config.keep_going
-            && let Some(hint) = policy::stops_the_run(&outcome)
-        {
-            let code = outcome.error_code.as_deref().unwrap_or("HTTP error");
-            let left = batches.len() - batch.number;
-            if left > 0 {
-                diag::error(&format!(
-                    "batch {} failed with {code}, which every batch would meet: {hint}; the \
-                     remaining {} were not sent (--keep-going sends them anyway)",
-                    batch.number,
-                    plural(left, "batch", "batches")
-                ));
-            }
-            stopped = Some(format!("stopped after {code} in batch {}", batch.number));
-        }
+    let sender = Sender {
+        client: &client,
+        logstore: &config.logstore,
+        shipper: &config.shipper,
+        jobs: config.jobs,
+        keep_going: config.keep_going,
+        interrupt: &interrupt,
+        diag,
+    };
+    sender.send_all(&batches, |batch, outcome| {
         if outcome.status != Status::Ok {
             not_accepted.extend(&batch.ids);
         }
-        report.batch(batch, &outcome);
-    }
+        report.batch(batch, outcome);
+        !report.is_closed()
+    });
     let mut exit = report.finish(started.elapsed());
     if let Some(path) = &config.save_failed {
         if let Err(err) = save_failed(path, &not_accepted) {

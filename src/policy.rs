@@ -49,12 +49,24 @@ impl Policy {
 }
 
 /// 403 codes that mean "slow down" rather than "not allowed".
-fn is_throttling(code: &str) -> bool {
+fn is_throttling_code(code: &str) -> bool {
     code.ends_with("QuotaExceed")
         || code.ends_with("QuotaExceeded")
         || code.contains("QpsLimit")
         || code.contains("Throttl")
         || code == "ServerBusy"
+}
+
+/// Did the server ask us to slow down (429, 503, or a 403 throttling code)?
+pub fn is_throttling(outcome: &Outcome) -> bool {
+    match outcome.http_status {
+        Some(429 | 503) => true,
+        Some(403) => outcome
+            .error_code
+            .as_deref()
+            .is_some_and(is_throttling_code),
+        _ => false,
+    }
 }
 
 /// Is this failure worth another attempt? Transport failures (`transient_transport`), 5xx
@@ -66,7 +78,10 @@ pub fn is_transient(outcome: &Outcome, transient_transport: bool) -> bool {
     match outcome.http_status {
         None => transient_transport,
         Some(500 | 502 | 503 | 504 | 429) => true,
-        Some(403) => outcome.error_code.as_deref().is_some_and(is_throttling),
+        Some(403) => outcome
+            .error_code
+            .as_deref()
+            .is_some_and(is_throttling_code),
         Some(_) => false,
     }
 }
@@ -99,7 +114,7 @@ pub fn stops_the_run(outcome: &Outcome) -> Option<&'static str> {
         }
         (_, "InvalidHost") => "check the endpoint",
         (Some(401), _) => "check the credentials",
-        (Some(403), code) if !is_throttling(code) => {
+        (Some(403), code) if !is_throttling_code(code) => {
             "check that the credentials may call RetryShipperTask on this shipper"
         }
         _ => return None,

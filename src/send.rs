@@ -1,0 +1,135 @@
+//! Sending the batches: `--jobs` workers sharing the run's one client (one keep-alive
+//! connection each), outcomes handed back in input order, and the run stopped early by an error
+//! every batch would meet, a signal, or a reader that went away (SPEC 2.5).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use crate::batch::Batch;
+use crate::client::Client;
+use crate::diag::{self, Diag};
+use crate::interrupt::Interrupt;
+use crate::outcome::Outcome;
+use crate::policy;
+
+/// What a run sends to and how.
+pub struct Sender<'a> {
+    pub client: &'a Client,
+    pub logstore: &'a str,
+    pub shipper: &'a str,
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub interrupt: &'a Interrupt,
+    pub diag: Diag,
+}
+
+/// Why the run sent no more batches.
+struct Stop {
+    reason: String,
+    /// Said on stderr at the end, with the count of batches left.
+    notice: Option<(usize, String, &'static str)>,
+}
+
+impl Sender<'_> {
+    /// Send every batch; `emit` gets each outcome in input order (batches never sent included,
+    /// as `not_sent`) and returns false once its reader is gone, which stops the run.
+    pub fn send_all<'b>(
+        &self,
+        batches: &'b [Batch],
+        mut emit: impl FnMut(&'b Batch, &Outcome) -> bool,
+    ) {
+        let next = AtomicUsize::new(0);
+        let stop: Mutex<Option<Stop>> = Mutex::new(None);
+        let stopped = AtomicBool::new(false);
+        let (done, results) = mpsc::channel::<(usize, Outcome)>();
+
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs.clamp(1, batches.len().max(1)) {
+                let done = done.clone();
+                let (next, stop, stopped) = (&next, &stop, &stopped);
+                scope.spawn(move || {
+                    loop {
+                        if stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some() {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(batch) = batches.get(i) else { return };
+                        let outcome = self.client.retry_tasks(
+                            self.logstore,
+                            self.shipper,
+                            &batch.ids,
+                            &self.diag,
+                        );
+                        if !self.keep_going
+                            && let Some(hint) = policy::stops_the_run(&outcome)
+                        {
+                            let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
+                            let mut stop = stop.lock().unwrap_or_else(|p| p.into_inner());
+                            if stop.is_none() {
+                                *stop = Some(Stop {
+                                    reason: format!(
+                                        "stopped after {code} in batch {}",
+                                        batch.number
+                                    ),
+                                    notice: Some((batch.number, code.to_string(), hint)),
+                                });
+                            }
+                            stopped.store(true, Ordering::SeqCst);
+                        }
+                        if done.send((i, outcome)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done);
+
+            // Hand outcomes on in input order as they complete.
+            let mut pending = BTreeMap::new();
+            let mut emitted = 0;
+            for (i, outcome) in results.iter() {
+                pending.insert(i, outcome);
+                while let Some(outcome) = pending.remove(&emitted) {
+                    if !emit(&batches[emitted], &outcome) {
+                        let mut stop = stop.lock().unwrap_or_else(|p| p.into_inner());
+                        stop.get_or_insert(Stop {
+                            reason: "stdout was closed".into(),
+                            notice: None,
+                        });
+                        stopped.store(true, Ordering::SeqCst);
+                    }
+                    emitted += 1;
+                }
+            }
+            // Every worker has finished: what was never taken was not sent.
+            let stop = stop.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let reason = match (&stop, self.interrupt.signal()) {
+                (Some(stop), _) => stop.reason.clone(),
+                (None, Some(_)) => "interrupted before it was sent".to_string(),
+                (None, None) => "not sent".to_string(),
+            };
+            let left = batches.len() - emitted;
+            for batch in &batches[emitted..] {
+                emit(batch, &Outcome::not_sent(&reason));
+            }
+            if let Some(Stop {
+                notice: Some((number, code, hint)),
+                ..
+            }) = stop
+                && left > 0
+            {
+                diag::error(&format!(
+                    "batch {number} failed with {code}, which every batch would meet: {hint}; \
+                     the remaining {left} {} not sent (--keep-going sends them anyway)",
+                    if left == 1 {
+                        "batch was"
+                    } else {
+                        "batches were"
+                    }
+                ));
+            }
+        });
+    }
+}

@@ -1,4 +1,9 @@
-//! Diagnostics on stderr, all prefixed `sls-retry:`. stdout is for the report only.
+//! Everything on stderr: diagnostics, all prefixed `sls-retry:`, and the progress bar of long
+//! interactive runs. stdout is for the report only.
+
+use std::sync::OnceLock;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Prints warnings always and extra detail at `-v` / `-vv`.
 #[derive(Debug, Clone, Copy)]
@@ -12,26 +17,67 @@ impl Diag {
     }
 
     pub fn warn(&self, message: &str) {
-        eprintln!("sls-retry: warning: {message}");
+        say(&format!("sls-retry: warning: {message}"));
     }
 
     /// `-v`: endpoint, sources, one line per request. The closure keeps formatting off the hot
     /// path when not verbose.
     pub fn info(&self, message: impl FnOnce() -> String) {
         if self.verbose >= 1 {
-            eprintln!("sls-retry: {}", message());
+            say(&format!("sls-retry: {}", message()));
         }
     }
 
     /// `-vv`: the requests themselves, redacted.
     pub fn debug(&self, message: impl FnOnce() -> String) {
         if self.verbose >= 2 {
-            eprintln!("sls-retry: {}", message());
+            say(&format!("sls-retry: {}", message()));
         }
     }
 }
 
 /// Print a fatal error.
 pub fn error(message: &str) {
-    eprintln!("sls-retry: error: {message}");
+    say(&format!("sls-retry: error: {message}"));
+}
+
+/// The run's progress bar, once started.
+static PROGRESS: OnceLock<ProgressBar> = OnceLock::new();
+
+/// Show a progress bar of `batches` on stderr. The caller decides when it is wanted (a terminal,
+/// many batches, a human report); it is drawn at most 10 times a second.
+pub fn start_progress(batches: usize) {
+    let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr())
+        .with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} batches  {msg}  {elapsed}")
+                .expect("a valid template"),
+        );
+    let _ = PROGRESS.set(bar);
+}
+
+/// One batch more is done; `summary` is e.g. "12 ok, 1 failed".
+pub fn advance_progress(summary: String) {
+    if let Some(bar) = PROGRESS.get() {
+        bar.set_message(summary);
+        bar.inc(1);
+    }
+}
+
+pub fn finish_progress() {
+    if let Some(bar) = PROGRESS.get() {
+        bar.finish_and_clear();
+    }
+}
+
+/// Run `write` (a line to stdout or stderr) with the progress bar out of the way, so that the
+/// two never share a terminal line.
+pub fn suspended<T>(write: impl FnOnce() -> T) -> T {
+    match PROGRESS.get() {
+        Some(bar) if !bar.is_finished() => bar.suspend(write),
+        _ => write(),
+    }
+}
+
+fn say(line: &str) {
+    suspended(|| eprintln!("{line}"));
 }

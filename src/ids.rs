@@ -149,10 +149,19 @@ fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
             shorten(text)
         ));
     }
-    let mut seen = HashSet::with_capacity(found.len());
+    // Borrowed keys: a copy of every ID only to find duplicates would double the memory of a
+    // large input.
+    let first: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(found.len());
+        found
+            .iter()
+            .map(|(text, _)| seen.insert(text.as_str()))
+            .collect()
+    };
     let mut collected = Collected::default();
-    for (text, _) in found {
-        if seen.insert(text.clone()) {
+    collected.ids.reserve(found.len());
+    for ((text, _), first) in found.into_iter().zip(first) {
+        if first {
             collected.ids.push(TaskId(text));
         } else {
             collected.duplicates += 1;

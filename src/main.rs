@@ -10,7 +10,7 @@ use clap::Parser;
 use sls_retry::batch;
 use sls_retry::cli::{self, Cli, Mode, TaskStatus};
 use sls_retry::client::{Client, ListQuery};
-use sls_retry::config::{Config, Paths};
+use sls_retry::config::{Config, Output, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected, TaskId};
@@ -20,6 +20,9 @@ use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
 use sls_retry::send::Sender;
 use sls_retry::sign::SignatureVersion;
+
+/// Runs shorter than this many batches get no progress bar.
+const PROGRESS_MIN_BATCHES: usize = 5;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -141,23 +144,26 @@ fn run(cli: Cli) -> Result<Exit> {
 
     if config.dry_run {
         let now = SystemTime::now();
-        let requests: Vec<_> = batches
-            .iter()
-            .map(|b| {
-                let prepared = client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now);
-                (b, prepared)
-            })
-            .collect();
         if let Some(found) = &found {
             report.found(found);
         }
-        report.dry_run(&config.endpoint.base_url(&config.project), &requests);
+        report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
+            client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
+        });
         return Ok(Exit::Success);
     }
 
     let started = Instant::now();
     if let Some(found) = &found {
         report.found(found);
+    }
+    // A bar only where someone watches a long run: a terminal, a human report, no -v lines.
+    if config.output == Output::Human
+        && config.verbose == 0
+        && batches.len() >= PROGRESS_MIN_BATCHES
+        && io::stderr().is_terminal()
+    {
+        diag::start_progress(batches.len());
     }
     let mut not_accepted: Vec<&TaskId> = Vec::new();
     let sender = Sender {

@@ -92,6 +92,7 @@ impl<W: Write> Reporter<W> {
             Status::Failed => self.failed += 1,
             Status::NotSent => self.not_sent += 1,
         }
+        crate::diag::advance_progress(format!("{} ok, {} failed", self.ok, self.failed));
         let line = match self.output {
             Output::Quiet => return,
             Output::Json => json_line(&BatchRecord {
@@ -197,6 +198,7 @@ impl<W: Write> Reporter<W> {
 
     /// Write the summary and return the exit status the run earned.
     pub fn finish(mut self, elapsed: Duration) -> Exit {
+        crate::diag::finish_progress();
         let line = match self.output {
             Output::Quiet => None,
             Output::Json => Some(json_line(&SummaryRecord {
@@ -236,7 +238,14 @@ impl<W: Write> Reporter<W> {
     }
 
     /// `--dry-run`: the plan, and each batch's signed request with secrets redacted.
-    pub fn dry_run(mut self, endpoint: &str, requests: &[(&Batch, Prepared)]) {
+    /// `prepare` signs a batch's request; it is called as each is printed, so a large plan is
+    /// never held in memory whole.
+    pub fn dry_run(
+        mut self,
+        endpoint: &str,
+        batches: &[Batch],
+        prepare: impl Fn(&Batch) -> Prepared,
+    ) {
         match self.output {
             Output::Quiet => {}
             Output::Human => {
@@ -245,7 +254,8 @@ impl<W: Write> Reporter<W> {
                     plural(self.ids, "task id", "task ids"),
                     plural(self.batches, "batch", "batches")
                 ));
-                for (batch, prepared) in requests {
+                for batch in batches {
+                    let prepared = prepare(batch);
                     let ids: Vec<&str> = batch.ids.iter().map(TaskId::as_str).collect();
                     self.write(&format!(
                         "\nbatch {}/{}  {} ids: {}\n{}",
@@ -258,7 +268,8 @@ impl<W: Write> Reporter<W> {
                 }
             }
             Output::Json => {
-                for (batch, prepared) in requests {
+                for batch in batches {
+                    let prepared = prepare(batch);
                     let headers: serde_json::Map<String, serde_json::Value> = prepared
                         .signed
                         .redacted_headers()
@@ -285,7 +296,9 @@ impl<W: Write> Reporter<W> {
         if self.closed {
             return;
         }
-        if let Err(err) = writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
+        let out = &mut self.out;
+        let written = crate::diag::suspended(|| writeln!(out, "{line}").and_then(|()| out.flush()));
+        if let Err(err) = written {
             if err.kind() != io::ErrorKind::BrokenPipe {
                 crate::diag::error(&format!("cannot write the report to stdout: {err}"));
             }

@@ -20,6 +20,8 @@ pub(super) struct Request {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the whole request had been read.
+    pub received: std::time::Instant,
     keep_alive: bool,
 }
 
@@ -147,6 +149,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Requ
         }
     }
     request.body = buf[head_len..head_len + body_len].to_vec();
+    request.received = std::time::Instant::now();
     buf.drain(..head_len + body_len);
     Ok(Some(request))
 }
@@ -213,6 +216,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Request, usize, usize)>, ReadError> 
         query: query.to_string(),
         headers,
         body: Vec::new(),
+        received: std::time::Instant::now(),
         keep_alive,
     };
     Ok(Some((request, head_len, body_len)))

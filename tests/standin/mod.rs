@@ -60,6 +60,8 @@ pub struct Recorded {
     /// `injected drop`, `injected hang`, `scripted 301`, `scripted 200 truncated to 40 bytes`,
     /// `delayed 200ms`, joined by `, `. `None` for a plain answer.
     pub fault: Option<String>,
+    /// When the whole request had been read.
+    pub received: std::time::Instant,
 }
 
 impl Recorded {

@@ -106,6 +106,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         accepted_ids: accepted.clone().unwrap_or_default(),
         signature_version: signature_version(request),
         fault,
+        received: request.received,
     };
     {
         let mut log = shared.log();

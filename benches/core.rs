@@ -1,0 +1,77 @@
+//! The pure hot paths, per call: signing a request (v1 and v4), reading task IDs from stdin,
+//! and planning batches. `cargo bench --bench core`.
+
+use std::time::SystemTime;
+
+use divan::{Bencher, black_box};
+use sls_retry::batch;
+use sls_retry::credentials::{Credentials, Secret};
+use sls_retry::ids;
+use sls_retry::sign::{self, Request};
+
+fn main() {
+    divan::main();
+}
+
+fn credentials() -> Credentials {
+    Credentials {
+        access_key_id: "LTAI5tBenchmarkKeyId".into(),
+        access_key_secret: Secret::new("benchmark-secret-0123456789"),
+        security_token: None,
+    }
+}
+
+/// A full batch of ten 32-hex IDs, as the client sends it.
+fn body() -> Vec<u8> {
+    let ids: Vec<String> = (0..10).map(|i| format!("{i:032x}")).collect();
+    serde_json::to_vec(&ids).unwrap()
+}
+
+#[divan::bench]
+fn sign_v1_put_ten_ids(bencher: Bencher) {
+    let (creds, body) = (credentials(), body());
+    bencher.bench(|| {
+        let req = Request {
+            method: "PUT",
+            path: "/logstores/l/shipper/s/tasks",
+            query: &[],
+            host: "p.cn-hangzhou.log.aliyuncs.com",
+            content_type: Some("application/json"),
+            body: &body,
+        };
+        sign::sign_v1(black_box(&req), &creds, SystemTime::UNIX_EPOCH)
+    });
+}
+
+#[divan::bench]
+fn sign_v4_put_ten_ids(bencher: Bencher) {
+    let (creds, body) = (credentials(), body());
+    bencher.bench(|| {
+        let req = Request {
+            method: "PUT",
+            path: "/logstores/l/shipper/s/tasks",
+            query: &[],
+            host: "p.cn-hangzhou.log.aliyuncs.com",
+            content_type: Some("application/json"),
+            body: &body,
+        };
+        sign::sign_v4(
+            black_box(&req),
+            &creds,
+            "cn-hangzhou",
+            SystemTime::UNIX_EPOCH,
+        )
+    });
+}
+
+/// Parse, validate and dedupe `n` IDs from stdin text, then plan their batches.
+#[divan::bench(args = [1_000, 100_000])]
+fn read_and_plan(bencher: Bencher, n: usize) {
+    let input: String = (0..n).map(|i| format!("{i:032x}\n")).collect();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench(|| {
+            let collected = ids::collect(&[], Some(black_box(input.as_bytes()))).unwrap();
+            batch::plan(collected.ids, 10)
+        });
+}

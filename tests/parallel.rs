@@ -1,0 +1,209 @@
+//! `--jobs`: batches in flight at once over a connection per worker, the report still in input
+//! order, the pool backing off together when throttled; large inputs; the progress bar only on a
+//! terminal. Counted at the stand-in (connections, peak concurrency), never timed.
+
+mod common;
+mod standin;
+
+use std::time::Duration;
+
+use common::{Home, Run, run};
+use standin::{
+    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
+};
+
+fn ids(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("t{i:06}")).collect()
+}
+
+fn sls_retry(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
+    let home = Home::new();
+    run(
+        home.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .args([
+                "-e",
+                &standin.endpoint(),
+                "-p",
+                DEMO_PROJECT,
+                "-l",
+                DEMO_LOGSTORE,
+                "-s",
+                DEMO_SHIPPER,
+            ])
+            .args(args),
+        stdin,
+    )
+}
+
+#[test]
+fn jobs_n_uses_n_connections_at_once_and_reports_in_input_order() {
+    let standin = StandIn::builder().delay(Duration::from_millis(100)).build();
+    let all = ids(40);
+    let r = sls_retry(
+        &standin,
+        &["--jobs", "4", "--batch-size", "1", "--json"],
+        Some(&all.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        standin.connections(),
+        4,
+        "one keep-alive connection per worker"
+    );
+    assert_eq!(
+        standin.peak_concurrency(),
+        4,
+        "four batches in flight at once"
+    );
+
+    let lines = r.json_lines();
+    let numbers: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["type"] == "batch")
+        .map(|l| l["batch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=40).collect::<Vec<u64>>(),
+        "input order, whatever the completion order"
+    );
+    let reported: Vec<String> = lines
+        .iter()
+        .filter(|l| l["type"] == "batch")
+        .map(|l| l["ids"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reported, all);
+    let mut accepted = standin.accepted_ids();
+    accepted.sort();
+    assert_eq!(accepted, all, "each accepted once");
+}
+
+#[test]
+fn one_worker_uses_one_connection() {
+    let standin = StandIn::builder().delay(Duration::from_millis(20)).build();
+    let r = sls_retry(&standin, &["--batch-size", "1"], Some(&ids(10).join("\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((standin.connections(), standin.peak_concurrency()), (1, 1));
+}
+
+#[test]
+fn more_jobs_than_batches_opens_no_idle_connections() {
+    let standin = StandIn::start();
+    let r = sls_retry(&standin, &["--jobs", "8"], Some(&ids(25).join("\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        standin.connections() <= 3,
+        "3 batches need at most 3 connections: {}",
+        standin.connections()
+    );
+}
+
+#[test]
+fn throttling_pauses_the_whole_pool() {
+    let standin = StandIn::builder().delay(Duration::from_millis(50)).build();
+    standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1"));
+    let r = sls_retry(
+        &standin,
+        &["--jobs", "4", "--batch-size", "1"],
+        Some(&ids(16).join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let requests = standin.requests();
+    let throttled = requests
+        .iter()
+        .find(|q| q.status == 429)
+        .expect("the scripted 429");
+    // Its answer left 50 ms after it arrived and asked for a second's pause: the other workers
+    // finish what they had in flight, then nobody sends until the second is over.
+    let quiet_from = throttled.received + Duration::from_millis(250);
+    let quiet_to = throttled.received + Duration::from_millis(950);
+    let during: Vec<_> = requests
+        .iter()
+        .filter(|q| q.received > quiet_from && q.received < quiet_to)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "{} requests sent during the pause",
+        during.len()
+    );
+    assert_eq!(standin.accepted_ids().len(), 16);
+}
+
+#[test]
+fn a_stop_error_under_jobs_still_reports_every_batch_once() {
+    let standin = StandIn::builder().delay(Duration::from_millis(20)).build();
+    let home = Home::new();
+    let r = run(
+        home.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .args([
+                "-e",
+                &standin.endpoint(),
+                "-p",
+                DEMO_PROJECT,
+                "-l",
+                DEMO_LOGSTORE,
+                "-s",
+                "nope",
+            ])
+            .args(["--jobs", "4", "--batch-size", "1", "--json"]),
+        Some(&ids(30).join("\n")),
+    );
+    assert_eq!(r.code, 1);
+    let lines = r.json_lines();
+    let batches: Vec<_> = lines.iter().filter(|l| l["type"] == "batch").collect();
+    assert_eq!(batches.len(), 30);
+    let failed = batches.iter().filter(|b| b["status"] == "failed").count();
+    let not_sent = batches.iter().filter(|b| b["status"] == "not_sent").count();
+    assert_eq!(failed + not_sent, 30);
+    assert!(
+        failed <= 4,
+        "at most the batches already in flight fail: {failed}"
+    );
+    assert_eq!(standin.requests().len(), failed);
+}
+
+#[test]
+fn a_hundred_thousand_ids_from_stdin() {
+    let standin = StandIn::start();
+    let input = ids(100_000).join("\n");
+    let r = sls_retry(&standin, &["--dry-run", "--json"], Some(&input));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 10_000);
+    assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn the_progress_bar_appears_on_a_terminal_only() {
+    // stderr is a pipe in every other test (and asserted empty there); here `script` gives the
+    // run a terminal for stdout and stderr.
+    let standin = StandIn::builder().delay(Duration::from_millis(10)).build();
+    let home = Home::new();
+    let cmdline = format!(
+        "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER} --batch-size 1 {}",
+        env!("CARGO_BIN_EXE_sls-retry"),
+        standin.endpoint(),
+        ids(12).join(" ")
+    );
+    let shown = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "xterm")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .args(["-qec", &format!("{cmdline} {extra}"), "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(shown("").contains("/12 batches"), "a bar on a terminal");
+    assert!(!shown("--json").contains("batches  "), "no bar with --json");
+    assert!(!shown("-q").contains("batches  "), "no bar with -q");
+}

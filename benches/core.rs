@@ -27,36 +27,30 @@ fn body() -> Vec<u8> {
     serde_json::to_vec(&ids).unwrap()
 }
 
+/// The RetryShipperTask request for `body`.
+fn request(body: &[u8]) -> Request<'_> {
+    Request {
+        method: "PUT",
+        path: "/logstores/l/shipper/s/tasks",
+        query: &[],
+        host: "p.cn-hangzhou.log.aliyuncs.com",
+        content_type: Some("application/json"),
+        body,
+    }
+}
+
 #[divan::bench]
 fn sign_v1_put_ten_ids(bencher: Bencher) {
     let (creds, body) = (credentials(), body());
-    bencher.bench(|| {
-        let req = Request {
-            method: "PUT",
-            path: "/logstores/l/shipper/s/tasks",
-            query: &[],
-            host: "p.cn-hangzhou.log.aliyuncs.com",
-            content_type: Some("application/json"),
-            body: &body,
-        };
-        sign::sign_v1(black_box(&req), &creds, SystemTime::UNIX_EPOCH)
-    });
+    bencher.bench(|| sign::sign_v1(black_box(&request(&body)), &creds, SystemTime::UNIX_EPOCH));
 }
 
 #[divan::bench]
 fn sign_v4_put_ten_ids(bencher: Bencher) {
     let (creds, body) = (credentials(), body());
     bencher.bench(|| {
-        let req = Request {
-            method: "PUT",
-            path: "/logstores/l/shipper/s/tasks",
-            query: &[],
-            host: "p.cn-hangzhou.log.aliyuncs.com",
-            content_type: Some("application/json"),
-            body: &body,
-        };
         sign::sign_v4(
-            black_box(&req),
+            black_box(&request(&body)),
             &creds,
             "cn-hangzhou",
             SystemTime::UNIX_EPOCH,

@@ -7,51 +7,33 @@ mod standin;
 use std::process::Stdio;
 
 use assert_cmd::Command;
-use common::{Home, Run, run as run_cmd};
+use common::{DEMO_ENV, Home, Run, demo_target, run as run_cmd};
 use serde_json::Value;
-use standin::{
-    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
-};
+use standin::{DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
 /// `sls-retry` with nothing from the developer's machine: cleared env, empty temp HOME.
 fn command(home: &Home) -> Command {
     home.command()
 }
 
-/// Run against `standin` with the demo credentials and target; `stdin` None is an empty pipe.
-fn run_with_env(
-    standin: &StandIn,
-    env: &[(&str, &str)],
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Run {
-    let home = Home::new();
-    let mut cmd = command(&home);
-    cmd.envs(env.iter().copied())
-        .args([
-            "-e",
-            &standin.endpoint(),
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            DEMO_LOGSTORE,
-            "-s",
-            DEMO_SHIPPER,
-        ])
-        .args(args);
-    run_cmd(&mut cmd, stdin)
-}
-
 /// Environment variables for a run.
 type Env<'a> = &'a [(&'a str, &'a str)];
 
-const DEMO_ENV: [(&str, &str); 2] = [
-    ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
-    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
-];
+/// Run against `standin` with `env` for credentials and the demo target; `stdin` None is an
+/// empty pipe.
+fn run_with_env(standin: &StandIn, env: Env, args: &[&str], stdin: Option<&str>) -> Run {
+    let home = Home::new();
+    run_cmd(
+        home.command()
+            .envs(env.iter().copied())
+            .args(demo_target(standin))
+            .args(args),
+        stdin,
+    )
+}
 
 fn run(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    run_with_env(standin, &DEMO_ENV, args, stdin)
+    common::demo_run(standin, args, stdin)
 }
 
 fn ids(n: usize) -> Vec<String> {

@@ -8,7 +8,7 @@ mod standin;
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Home, Run, run};
+use common::{DEMO_ENV, Home, demo_run as sls_retry, run};
 use standin::{
     DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn, Task,
 };
@@ -18,28 +18,6 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// `sls-retry` against the stand-in with the demo target and credentials in the environment.
-fn sls_retry(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    let home = Home::new();
-    run(
-        home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                DEMO_PROJECT,
-                "-l",
-                DEMO_LOGSTORE,
-                "-s",
-                DEMO_SHIPPER,
-            ])
-            .args(args),
-        stdin,
-    )
 }
 
 fn failed_between(tasks: &[Task], from: i64, to: i64) -> BTreeSet<String> {
@@ -350,20 +328,17 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
     let standin = StandIn::builder().generated_tasks(2000, 9).build();
     let home = Home::new();
     let r = run(
-        home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                DEMO_PROJECT,
-                "-l",
-                DEMO_LOGSTORE,
-                "-s",
-                "no-such-shipper",
-                "--failed",
-            ]),
+        home.command().envs(DEMO_ENV).args([
+            "-e",
+            &standin.endpoint(),
+            "-p",
+            DEMO_PROJECT,
+            "-l",
+            DEMO_LOGSTORE,
+            "-s",
+            "no-such-shipper",
+            "--failed",
+        ]),
         None,
     );
     assert_eq!(r.code, 1);

@@ -7,34 +7,11 @@ mod standin;
 
 use std::time::Duration;
 
-use common::{Home, Run, run};
-use standin::{
-    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
-};
+use common::{DEMO_ENV, Home, demo_run as sls_retry, run};
+use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
 fn ids(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("t{i:06}")).collect()
-}
-
-fn sls_retry(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    let home = Home::new();
-    run(
-        home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                DEMO_PROJECT,
-                "-l",
-                DEMO_LOGSTORE,
-                "-s",
-                DEMO_SHIPPER,
-            ])
-            .args(args),
-        stdin,
-    )
 }
 
 #[test]
@@ -137,8 +114,7 @@ fn a_stop_error_under_jobs_still_reports_every_batch_once() {
     let home = Home::new();
     let r = run(
         home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .envs(DEMO_ENV)
             .args([
                 "-e",
                 &standin.endpoint(),
@@ -194,8 +170,7 @@ fn the_progress_bar_appears_on_a_terminal_only() {
             .env("HOME", home.path())
             .env("PATH", "/usr/bin:/bin")
             .env("TERM", "xterm")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .envs(DEMO_ENV)
             .args(["-qec", &format!("{cmdline} {extra}"), "/dev/null"])
             .stdin(std::process::Stdio::null())
             .output()

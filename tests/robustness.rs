@@ -8,39 +8,15 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Home, Run, run};
-use standin::{
-    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn,
-};
+use common::{DEMO_ENV, Home, Run, demo_target as target, run};
+use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, Reply, StandIn};
 
 fn ids(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("task-{i:04}")).collect()
 }
 
-fn target(standin: &StandIn) -> Vec<String> {
-    [
-        "-e",
-        &standin.endpoint(),
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
 fn sls_retry(home: &Home, standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    run(
-        home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-            .args(target(standin))
-            .args(args),
-        stdin,
-    )
+    run(home.demo(standin).args(args), stdin)
 }
 
 /// How many times each ID was accepted.
@@ -119,8 +95,7 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
     let all = ids(45);
     let r = run(
         home.command()
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+            .envs(DEMO_ENV)
             .args([
                 "-e",
                 &standin.endpoint(),
@@ -364,8 +339,7 @@ fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::pat
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
         .env_clear()
         .env("HOME", home.path())
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
+        .envs(DEMO_ENV)
         .args(target(&standin))
         .args([
             "--batch-size",

@@ -7,6 +7,38 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::standin::{
+    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn,
+};
+
+/// The stand-in's demo credentials, as the environment variables every SDK reads.
+pub const DEMO_ENV: [(&str, &str); 2] = [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
+    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
+];
+
+/// `-e <stand-in> -p <demo project> -l <demo logstore> -s <demo shipper>`.
+pub fn demo_target(standin: &StandIn) -> Vec<String> {
+    let endpoint = standin.endpoint();
+    [
+        "-e",
+        &endpoint,
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        DEMO_SHIPPER,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// One run against `standin` with the demo credentials and target, in a fresh home.
+pub fn demo_run(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
+    run(Home::new().demo(standin).args(args), stdin)
+}
+
 /// What a user sees from one run.
 pub struct Run {
     pub code: i32,
@@ -59,6 +91,13 @@ impl Home {
         cmd.env_clear()
             .env("HOME", self.path())
             .current_dir(self.path());
+        cmd
+    }
+
+    /// `command()` with the demo credentials and target of `standin`.
+    pub fn demo(&self, standin: &StandIn) -> Command {
+        let mut cmd = self.command();
+        cmd.envs(DEMO_ENV).args(demo_target(standin));
         cmd
     }
 

@@ -392,6 +392,22 @@ impl Config {
     }
 }
 
+impl Config {
+    /// One line for `-v`: where requests go, as whom, how signed.
+    pub fn describe(&self) -> String {
+        format!(
+            "endpoint {} (Host {}), AccessKeyId {}, signature {}",
+            self.endpoint.base_url(&self.project),
+            self.endpoint.host_header(&self.project),
+            self.credentials.access_key_id,
+            match &self.signature {
+                SignatureVersion::V1 => "v1".to_string(),
+                SignatureVersion::V4 { region } => format!("v4 ({region})"),
+            }
+        )
+    }
+}
+
 /// One precedence level's say on where to connect.
 struct Level {
     source: String,

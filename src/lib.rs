@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod policy;
 pub mod profile;
 pub mod report;
+pub mod save_failed;
 pub mod send;
 pub mod sign;
 pub mod window;

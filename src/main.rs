@@ -18,8 +18,8 @@ use sls_retry::interrupt::Interrupt;
 use sls_retry::listing::Task;
 use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
+use sls_retry::save_failed;
 use sls_retry::send::Sender;
-use sls_retry::sign::SignatureVersion;
 
 /// Runs shorter than this many batches get no progress bar.
 const PROGRESS_MIN_BATCHES: usize = 5;
@@ -73,18 +73,7 @@ fn run(cli: Cli) -> Result<Exit> {
     for (setting, source) in &config.sources {
         diag.info(|| format!("{setting} from {source}"));
     }
-    diag.info(|| {
-        format!(
-            "endpoint {} (Host {}), AccessKeyId {}, signature {}",
-            config.endpoint.base_url(&config.project),
-            config.endpoint.host_header(&config.project),
-            config.credentials.access_key_id,
-            match &config.signature {
-                SignatureVersion::V1 => "v1".to_string(),
-                SignatureVersion::V4 { region } => format!("v4 ({region})"),
-            }
-        )
-    });
+    diag.info(|| config.describe());
     let interrupt = Interrupt::install().context("cannot watch for SIGINT/SIGTERM")?;
     let client = Client::new(&config, interrupt.clone());
     let list_query = |window, status: TaskStatus| ListQuery {
@@ -141,12 +130,12 @@ fn run(cli: Cli) -> Result<Exit> {
     let total_ids = ids.len();
     let batches = batch::plan(ids, config.batch_size);
     let mut report = Reporter::new(io::stdout().lock(), config.output, total_ids, batches.len());
+    if let Some(found) = &found {
+        report.found(found);
+    }
 
     if config.dry_run {
         let now = SystemTime::now();
-        if let Some(found) = &found {
-            report.found(found);
-        }
         report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
             client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
         });
@@ -154,9 +143,6 @@ fn run(cli: Cli) -> Result<Exit> {
     }
 
     let started = Instant::now();
-    if let Some(found) = &found {
-        report.found(found);
-    }
     // A bar only where someone watches a long run: a terminal, a human report, no -v lines.
     if config.output == Output::Human
         && config.verbose == 0
@@ -184,7 +170,7 @@ fn run(cli: Cli) -> Result<Exit> {
     });
     let mut exit = report.finish(started.elapsed());
     if let Some(path) = &config.save_failed {
-        if let Err(err) = save_failed(path, &not_accepted) {
+        if let Err(err) = save_failed::write(path, &not_accepted) {
             diag::error(&format!(
                 "cannot write --save-failed {}: {err}; the report above lists them",
                 path.display()
@@ -205,26 +191,6 @@ fn run(cli: Cli) -> Result<Exit> {
         Some(code) => Exit::for_signal(code),
         None => exit,
     })
-}
-
-/// Write the IDs, one per line, so that the file appears whole or not at all.
-fn save_failed(path: &std::path::Path, ids: &[&TaskId]) -> io::Result<()> {
-    use std::io::Write as _;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = std::path::PathBuf::from(tmp);
-    let written = (|| {
-        let mut file = io::BufWriter::new(std::fs::File::create(&tmp)?);
-        for id in ids {
-            writeln!(file, "{id}")?;
-        }
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

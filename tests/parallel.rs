@@ -94,8 +94,8 @@ fn throttling_pauses_the_whole_pool() {
         .expect("the scripted 429");
     // Its answer left 50 ms after it arrived and asked for a second's pause: the other workers
     // finish what they had in flight, then nobody sends until the second is over.
-    let quiet_from = throttled.received + Duration::from_millis(250);
-    let quiet_to = throttled.received + Duration::from_millis(950);
+    let quiet_from = throttled.received + Duration::from_millis(400);
+    let quiet_to = throttled.received + Duration::from_millis(900);
     let during: Vec<_> = requests
         .iter()
         .filter(|q| q.received > quiet_from && q.received < quiet_to)

@@ -22,7 +22,8 @@ profile of the profile file, else the aliyun CLI's current profile (~/.aliyun/co
 Secrets are never accepted as flags; -v names the source of every setting.
 
 Exit status: 0 every batch accepted (or nothing to retry), 1 some batch rejected or not
-delivered, 2 nothing sent (usage, configuration, credentials or input error).";
+delivered, 2 nothing sent (usage, configuration, credentials or input error), 130/143
+interrupted by SIGINT/SIGTERM.";
 
 /// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
 #[derive(Debug, Parser)]
@@ -34,122 +35,133 @@ pub struct Cli {
     pub task_ids: Vec<String>,
 
     /// SLS project.
-    #[arg(short, long, value_name = "NAME")]
+    #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub project: Option<String>,
 
     /// Logstore the shipper belongs to.
-    #[arg(short, long, value_name = "NAME")]
+    #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub logstore: Option<String>,
 
     /// Shipper (OSS/MaxCompute shipping job) whose tasks are retried.
-    #[arg(short, long, value_name = "NAME")]
+    #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub shipper: Option<String>,
 
     /// SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given.
-    #[arg(short, long, value_name = "HOST|URL")]
+    #[arg(help_heading = "Target", short, long, value_name = "HOST|URL")]
     pub endpoint: Option<String>,
 
     /// Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is
     /// set, and the signature v4 scope.
-    #[arg(long, value_name = "REGION")]
+    #[arg(help_heading = "Target", long, value_name = "REGION")]
     pub region: Option<String>,
 
     /// With a region: use the VPC endpoint {region}-intranet.log.aliyuncs.com.
-    #[arg(long, conflicts_with = "endpoint")]
+    #[arg(help_heading = "Target", long, conflicts_with = "endpoint")]
     pub intranet: bool,
 
     /// Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4
     /// for -acdr-ut- regions.
-    #[arg(long, value_name = "1|4",
+    #[arg(help_heading = "Credentials and profiles", long, value_name = "1|4",
           value_parser = clap::builder::PossibleValuesParser::new(["1", "4"])
               .map(|v| v.parse::<u8>().expect("a possible value")))]
     pub signature_version: Option<u8>,
 
     /// Profile to use, from the profile file or else the aliyun CLI's config
     /// [env: SLS_RETRY_PROFILE] [default: default].
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Credentials and profiles", long, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Profile file [env: SLS_RETRY_CONFIG] [default: <config dir>/sls-retry/config.toml].
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Credentials and profiles", long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 
     /// Find the shipper's failed tasks in the window (--since, --from/--to; default the last 48 h)
     /// and retry them.
-    #[arg(long, conflicts_with_all = ["list", "task_ids"])]
+    #[arg(help_heading = "Finding tasks", long, conflicts_with_all = ["list", "task_ids"])]
     pub failed: bool,
 
     /// Print the shipper's tasks in the window instead of retrying: IDs one per line (ready to
     /// pipe back in), or `{"type":"task",...}` lines with --json.
-    #[arg(long, conflicts_with = "task_ids")]
+    #[arg(help_heading = "Finding tasks", long, conflicts_with = "task_ids")]
     pub list: bool,
 
     /// With --list: which tasks to print [default: fail].
-    #[arg(long, value_enum, value_name = "STATUS", requires = "list")]
+    #[arg(
+        help_heading = "Finding tasks",
+        long,
+        value_enum,
+        value_name = "STATUS",
+        requires = "list"
+    )]
     pub status: Option<TaskStatus>,
 
     /// With --list or --failed: the window is the last DURATION (30m, 6h, 2d; at most 48h)
     /// [default: 48h].
-    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    #[arg(help_heading = "Finding tasks", long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
     pub since: Option<String>,
 
     /// With --list or --failed: window start, unix seconds or RFC 3339 (2026-11-27T10:00:00Z).
-    #[arg(long, value_name = "TIME")]
+    #[arg(help_heading = "Finding tasks", long, value_name = "TIME")]
     pub from: Option<String>,
 
     /// With --from: window end [default: now].
-    #[arg(long, value_name = "TIME", requires = "from")]
+    #[arg(
+        help_heading = "Finding tasks",
+        long,
+        value_name = "TIME",
+        requires = "from"
+    )]
     pub to: Option<String>,
 
     /// Task IDs per RetryShipperTask call.
-    #[arg(long, value_name = "N", default_value_t = 10,
+    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u8).range(1..=10))]
     pub batch_size: u8,
 
     /// Seconds allowed for each request, connecting included [default: 30].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(help_heading = "Delivery", long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
 
     /// Batches in flight at once, each worker on its own keep-alive connection; the report stays
     /// in input order.
-    #[arg(long, value_name = "N", default_value_t = 1,
+    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u8).range(1..=32))]
     pub jobs: u8,
 
     /// Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429,
     /// 403 throttling), with exponential backoff [default: 4].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    #[arg(help_heading = "Delivery", long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: Option<u32>,
 
     /// Send every batch even after an error that every batch would meet (unknown project,
     /// logstore or shipper; signature or credential errors); normally the run stops there.
-    #[arg(long)]
+    #[arg(help_heading = "Delivery", long)]
     pub keep_going: bool,
 
     /// Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe
     /// back in; an empty file when all were accepted.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Delivery", long, value_name = "FILE")]
     pub save_failed: Option<std::path::PathBuf>,
 
     /// Print the batches and the signed requests (signature and token redacted); send nothing.
-    #[arg(long)]
+    #[arg(help_heading = "Delivery", long)]
     pub dry_run: bool,
 
     /// Print the report as JSON Lines: one object per batch, then a summary.
-    #[arg(long, conflicts_with = "quiet")]
+    #[arg(help_heading = "Output", long, conflicts_with = "quiet")]
     pub json: bool,
 
     /// Print nothing on stdout; the exit status tells the outcome.
-    #[arg(short, long)]
+    #[arg(help_heading = "Output", short, long)]
     pub quiet: bool,
 
     /// More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers.
     /// Secrets are never shown.
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Output", short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Print shell completions or the man page to stdout, then exit.
-    #[arg(long, value_name = "KIND", exclusive = true)]
+    #[arg(help_heading = "Output", long, value_name = "KIND", exclusive = true)]
     pub generate: Option<Generate>,
 }
 

@@ -232,13 +232,11 @@ impl Client {
         let mut attempts = 0;
         let mut retries_left = self.policy.retries;
         let mut skew_corrected = false;
+        if !self.wait_for_pause() {
+            return (Outcome::not_sent("interrupted before it was sent"), None);
+        }
         loop {
             attempts += 1;
-            if !self.wait_for_pause() {
-                let mut outcome = Outcome::not_sent("interrupted before it was sent");
-                outcome.attempts = attempts - 1;
-                return (outcome, None);
-            }
             let prepared = build(self.now());
             diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
             let sent = Instant::now();
@@ -299,7 +297,8 @@ impl Client {
                     if policy::is_throttling(&outcome) {
                         self.pause(wait);
                     }
-                    if !self.interrupt.sleep(wait) {
+                    // Interrupted while waiting: this attempt's failure is how it ended.
+                    if !self.interrupt.sleep(wait) || !self.wait_for_pause() {
                         outcome.elapsed = started.elapsed();
                         return (outcome, response.map(|r| r.body));
                     }

@@ -316,14 +316,7 @@ fn signature_v4_end_to_end() {
 fn configuration_errors_exit_2_and_name_the_fix() {
     let home = Home::new();
     let check = |r: Run, message: &str| {
-        assert_eq!(r.code, 2, "{message}: {}", r.stderr);
-        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
-        assert!(
-            r.stderr.contains(message),
-            "want {message:?} in {}",
-            r.stderr
-        );
-        assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+        r.assert_usage_error(message);
         r.assert_hides(SECRET, message);
     };
     let target = ["-e", "h.example", "-p", "p-1", "-l", "l", "-s", "s", "id"];

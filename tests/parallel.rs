@@ -7,7 +7,7 @@ mod standin;
 
 use std::time::Duration;
 
-use common::{DEMO_ENV, Home, demo_run as sls_retry, run};
+use common::{DEMO_ENV, Home, demo_run as sls_retry, run, target_with_shipper};
 use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
 fn ids(n: usize) -> Vec<String> {
@@ -115,16 +115,7 @@ fn a_stop_error_under_jobs_still_reports_every_batch_once() {
     let r = run(
         home.command()
             .envs(DEMO_ENV)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                DEMO_PROJECT,
-                "-l",
-                DEMO_LOGSTORE,
-                "-s",
-                "nope",
-            ])
+            .args(target_with_shipper(&standin, "nope"))
             .args(["--jobs", "4", "--batch-size", "1", "--json"]),
         Some(&ids(30).join("\n")),
     );

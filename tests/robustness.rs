@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{DEMO_ENV, Home, Run, demo_target as target, run};
-use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, Reply, StandIn};
+use common::{DEMO_ENV, Home, Run, demo_target as target, run, target_with_shipper};
+use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, Reply, StandIn};
 
 fn ids(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("task-{i:04}")).collect()
@@ -96,16 +96,7 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
     let r = run(
         home.command()
             .envs(DEMO_ENV)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                DEMO_PROJECT,
-                "-l",
-                DEMO_LOGSTORE,
-                "-s",
-                "typo-shipper",
-            ])
+            .args(target_with_shipper(&standin, "typo-shipper"))
             .args(["--save-failed", save_arg]),
         Some(&all.join("\n")),
     );
@@ -421,14 +412,7 @@ fn a_catalogue_of_bad_input() {
     let dir = home.path().join("a-directory");
     std::fs::create_dir(&dir).unwrap();
     let check = |r: Run, message: &str| {
-        assert_eq!(r.code, 2, "{message}: {}", r.stderr);
-        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
-        assert!(
-            r.stderr.contains(message),
-            "want {message:?} in {}",
-            r.stderr
-        );
-        assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+        r.assert_usage_error(message);
         assert_eq!(r.stdout, "");
     };
     let env = [

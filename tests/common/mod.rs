@@ -19,6 +19,11 @@ pub const DEMO_ENV: [(&str, &str); 2] = [
 
 /// `-e <stand-in> -p <demo project> -l <demo logstore> -s <demo shipper>`.
 pub fn demo_target(standin: &StandIn) -> Vec<String> {
+    target_with_shipper(standin, DEMO_SHIPPER)
+}
+
+/// The demo target with another shipper (an unknown one, to meet ShipperNotExist).
+pub fn target_with_shipper(standin: &StandIn, shipper: &str) -> Vec<String> {
     let endpoint = standin.endpoint();
     [
         "-e",
@@ -28,7 +33,7 @@ pub fn demo_target(standin: &StandIn) -> Vec<String> {
         "-l",
         DEMO_LOGSTORE,
         "-s",
-        DEMO_SHIPPER,
+        shipper,
     ]
     .map(String::from)
     .to_vec()
@@ -52,6 +57,22 @@ impl Run {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
             .collect()
+    }
+
+    /// Exit 2 with one `sls-retry: error:` line on stderr that contains `message`.
+    pub fn assert_usage_error(&self, message: &str) {
+        assert_eq!(self.code, 2, "{message}: {}", self.stderr);
+        assert!(
+            self.stderr.starts_with("sls-retry: error: "),
+            "{}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(message),
+            "want {message:?} in {}",
+            self.stderr
+        );
+        assert_eq!(self.stderr.lines().count(), 1, "one line: {}", self.stderr);
     }
 
     /// Neither stdout nor stderr contains `secret`.

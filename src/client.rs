@@ -31,7 +31,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The request as text, signature and STS token redacted.
+    /// The request as text for a terminal, signature and STS token redacted, the body's task IDs
+    /// escaped.
     pub fn redacted(&self) -> String {
         let mut out = format!("{} {}\nHost: {}\n", self.method, self.url, self.host);
         for (name, value) in self.signed.redacted_headers() {
@@ -39,7 +40,9 @@ impl Prepared {
         }
         if !self.body.is_empty() {
             out.push_str(&format!("Content-Length: {}\n\n", self.body.len()));
-            out.push_str(&String::from_utf8_lossy(&self.body));
+            out.push_str(&crate::untrusted::escape(&String::from_utf8_lossy(
+                &self.body,
+            )));
             out.push('\n');
         }
         out

@@ -187,7 +187,7 @@ impl Config {
                 } else {
                     bail!(
                         "profile \"{}\" (from {how}) not found in {} or in {}; {}",
-                        name.escape_debug(),
+                        crate::untrusted::escape(name),
                         describe_file(ours.as_ref().map(|f| &f.path), file_path.as_deref()),
                         describe_aliyun(paths.aliyun_config.as_deref(), needed(&aliyun)?),
                         match ours.as_ref().map(ProfileFile::names) {
@@ -677,7 +677,7 @@ fn from_aliyun(p: &AliyunProfile, path: &Path, env: &Env) -> Result<(Credentials
             "{}: mode \"{}\" is not supported; use AK, StsToken, EcsRamRole or External, \
              or a profile of sls-retry's own",
             at(),
-            other.escape_debug()
+            crate::untrusted::escape(other)
         ),
     };
     Ok((creds, at()))
@@ -711,7 +711,7 @@ fn check_project(name: &str) -> Result<()> {
         bail!(
             "invalid project name \"{}\": use 3-63 lower-case letters, digits and '-', \
              not starting or ending with '-'",
-            name.escape_debug()
+            crate::untrusted::escape(name)
         );
     }
     Ok(())
@@ -728,7 +728,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     if !ok {
         bail!(
             "invalid {what} name \"{}\": use letters, digits, '-', '_' and '.'",
-            name.escape_debug()
+            crate::untrusted::escape(name)
         );
     }
     Ok(())
@@ -767,7 +767,7 @@ fn check_region(region: &str) -> Result<()> {
     if !ok {
         bail!(
             "invalid region \"{}\": use the region id, e.g. cn-hangzhou",
-            region.escape_debug()
+            crate::untrusted::escape(region)
         );
     }
     Ok(())

@@ -167,7 +167,7 @@ fn parse_external(out: &[u8]) -> anyhow::Result<Credentials> {
         Some("StsToken") => anyhow::bail!("its output says mode StsToken but has no sts_token"),
         Some(other) => anyhow::bail!(
             "its output has mode \"{}\"; expected AK or StsToken",
-            other.escape_debug()
+            crate::untrusted::escape(other)
         ),
     }
     Ok(Credentials {
@@ -265,11 +265,14 @@ pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> anyhow::R
     let body = get(&format!("{CREDENTIALS_PATH}{role}")).with_context(|| {
         format!(
             "getting credentials of RAM role \"{}\"",
-            role.escape_debug()
+            crate::untrusted::escape(&role)
         )
     })?;
     let creds: RoleCredentials = serde_json::from_str(&body).map_err(|_| {
-        anyhow::anyhow!("the ECS metadata service's answer for role \"{role}\" is not JSON")
+        anyhow::anyhow!(
+            "the ECS metadata service's answer for role \"{}\" is not JSON",
+            crate::untrusted::escape(&role)
+        )
     })?;
     match (
         creds.code.as_deref(),
@@ -283,8 +286,9 @@ pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> anyhow::R
             security_token: Some(token),
         }),
         (code, ..) => bail!(
-            "the ECS metadata service gave no credentials for role \"{role}\" (Code {})",
-            code.unwrap_or("missing").escape_debug()
+            "the ECS metadata service gave no credentials for role \"{}\" (Code {})",
+            crate::untrusted::escape(&role),
+            crate::untrusted::excerpt(code.unwrap_or("missing"), 64)
         ),
     }
 }

@@ -26,7 +26,7 @@ impl Endpoint {
             format!(
                 "invalid endpoint '{}': {why}; expected host[:port] or http(s)://host[:port], \
                  e.g. cn-hangzhou.log.aliyuncs.com",
-                input.escape_debug()
+                crate::untrusted::escape(input)
             )
         };
         let trimmed = input.trim();

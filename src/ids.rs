@@ -146,7 +146,7 @@ fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
         };
         return Err(format!(
             "invalid task id \"{}\" at {origin}: {why}{more}; fix the input, nothing was sent",
-            shorten(text)
+            crate::untrusted::excerpt(text, 60)
         ));
     }
     // Borrowed keys: a copy of every ID only to find duplicates would double the memory of a
@@ -168,15 +168,6 @@ fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
         }
     }
     Ok(collected)
-}
-
-/// Show an offending ID safely: escaped, and cut short if long.
-fn shorten(text: &str) -> String {
-    let escaped: String = text.escape_debug().collect();
-    match escaped.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &escaped[..cut]),
-        None => escaped,
-    }
 }
 
 /// IDs and, for GetShipperStatus documents, how many tasks they listed.

@@ -22,4 +22,5 @@ pub mod report;
 pub mod save_failed;
 pub mod send;
 pub mod sign;
+pub mod untrusted;
 pub mod window;

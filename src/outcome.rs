@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::untrusted::excerpt;
+
 /// How a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,7 +44,7 @@ pub struct Outcome {
 impl Outcome {
     /// Classify an HTTP response: 200 is accepted, anything else failed with the server's code.
     pub fn from_response(resp: &RawResponse, elapsed: Duration) -> Outcome {
-        let request_id = resp.request_id.as_deref().map(|id| untrusted(id, 64));
+        let request_id = resp.request_id.as_deref().map(|id| excerpt(id, 64));
         if (200..300).contains(&resp.status) {
             return Outcome {
                 status: Status::Ok,
@@ -60,7 +62,7 @@ impl Outcome {
                 None,
                 format!(
                     "redirected to {}; check the endpoint",
-                    untrusted(to, EXCERPT_CHARS)
+                    excerpt(to, EXCERPT_CHARS)
                 ),
             )
         } else {
@@ -114,7 +116,7 @@ impl Outcome {
             status: Status::Failed,
             http_status: None,
             error_code: None,
-            error_message: Some(untrusted(message, EXCERPT_CHARS)),
+            error_message: Some(excerpt(message, EXCERPT_CHARS)),
             request_id: None,
             attempts: 1,
             elapsed,
@@ -141,10 +143,7 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
     }) = serde_json::from_slice::<SlsError>(body)
     {
         let message = message.unwrap_or_default();
-        return (
-            Some(untrusted(&code, 64)),
-            untrusted(&message, EXCERPT_CHARS),
-        );
+        return (Some(excerpt(&code, 64)), excerpt(&message, EXCERPT_CHARS));
     }
     let text = String::from_utf8_lossy(body);
     let text = strip_tags(&text);
@@ -156,7 +155,7 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
             None,
             format!(
                 "unexpected response body: \"{}\"",
-                untrusted(&text, EXCERPT_CHARS)
+                excerpt(&text, EXCERPT_CHARS)
             ),
         )
     }
@@ -178,28 +177,6 @@ fn strip_tags(text: &str) -> String {
             }
             c if !in_tag => out.push(c),
             _ => {}
-        }
-    }
-    out
-}
-
-/// Make server-supplied text safe to print: control characters (terminal escapes included) are
-/// escaped, and the result is cut to about `max` characters.
-pub fn untrusted(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max + 8));
-    let mut shown = 0;
-    for c in text.chars() {
-        if shown >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            let escaped: String = c.escape_default().collect();
-            shown += escaped.chars().count();
-            out.push_str(&escaped);
-        } else {
-            shown += 1;
-            out.push(c);
         }
     }
     out

@@ -181,7 +181,7 @@ impl<W: Write> Reporter<W> {
         for task in tasks {
             let line = match self.output {
                 Output::Quiet => return,
-                Output::Human => task.id.clone(),
+                Output::Human => crate::untrusted::escape(&task.id).into_owned(),
                 Output::Json => {
                     let mut object = serde_json::Map::with_capacity(task.fields.len() + 1);
                     object.insert("type".into(), "task".into());
@@ -256,7 +256,9 @@ impl<W: Write> Reporter<W> {
                 ));
                 for batch in batches {
                     let prepared = prepare(batch);
-                    let ids: Vec<&str> = batch.ids.iter().map(TaskId::as_str).collect();
+                    let ids: Vec<_> = (batch.ids.iter())
+                        .map(|id| crate::untrusted::escape(id.as_str()))
+                        .collect();
                     self.write(&format!(
                         "\nbatch {}/{}  {} ids: {}\n{}",
                         batch.number,

@@ -34,7 +34,7 @@ impl Window {
                 let span = humantime::parse_duration(since.trim()).map_err(|e| {
                     anyhow::anyhow!(
                         "invalid --since \"{}\": {e}; use e.g. 30m, 6h or 2d",
-                        since.escape_debug()
+                        crate::untrusted::escape(since)
                     )
                 })?;
                 if span > MAX_AGE {
@@ -104,7 +104,7 @@ pub fn parse_time(text: &str, flag: &str) -> Result<u64> {
         anyhow::anyhow!(
             "invalid {flag} \"{}\": use unix seconds or RFC 3339, e.g. 2026-11-27T10:00:00Z or \
              2026-11-27T18:00:00+08:00",
-            text.escape_debug()
+            crate::untrusted::escape(text)
         )
     };
     // humantime reads UTC ("Z") only; an explicit offset is applied here.

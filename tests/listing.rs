@@ -387,3 +387,71 @@ fn a_cron_line_with_a_profile_just_works() {
         failed_between(&standin.tasks(), t - 2 * 3600 + 5, t).is_subset(&accepted_once(&standin))
     );
 }
+
+/// Hostile task IDs and server text never reach the terminal raw: terminal escape sequences
+/// (retitling, clearing), bidirectional overrides and zero-width characters are shown escaped in
+/// every human line, `--list` and `--dry-run` included.
+#[test]
+fn server_text_and_ids_never_reach_the_terminal_raw() {
+    let t = now();
+    let hostile = [
+        "\u{1b}]0;pwned\u{7}",
+        "\u{1b}[2J",
+        "abc\u{202e}fed",
+        "a\u{200b}b",
+    ];
+    let tasks = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Task::new(id, "fail", t - 100 - i as i64))
+        .collect();
+    let standin = StandIn::builder().tasks(tasks).build();
+    let raw = |text: &str| {
+        text.chars()
+            .any(|c| c.is_control() && c != '\n' || matches!(c, '\u{202e}' | '\u{200b}'))
+    };
+
+    let r = sls_retry(&standin, &["--list"], None);
+    assert!(
+        !raw(&r.stdout) && !raw(&r.stderr),
+        "{:?} {:?}",
+        r.stdout,
+        r.stderr
+    );
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines.contains(&"abc\\u{202e}fed"), "{lines:?}");
+    assert!(lines.contains(&"a\\u{200b}b"), "{lines:?}");
+
+    let r = sls_retry(
+        &standin,
+        &["--dry-run", "abc\u{202e}fed", "a\u{200b}b"],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!raw(&r.stdout) && !raw(&r.stderr), "{:?}", r.stdout);
+    assert!(
+        r.stdout.contains("abc\\u{202e}fed a\\u{200b}b"),
+        "{}",
+        r.stdout
+    );
+
+    standin.push_reply(Reply::error(
+        400,
+        "Param\u{200b}Invalid",
+        "bad \u{202e}di\u{1b}[2J",
+    ));
+    let r = sls_retry(&standin, &["--retries", "0", "-v", "x"], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        !raw(&r.stdout) && !raw(&r.stderr),
+        "{:?} {:?}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("Param\\u{200b}Invalid: bad \\u{202e}di\\u{1b}[2J"),
+        "{}",
+        r.stdout
+    );
+}

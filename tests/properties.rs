@@ -1,7 +1,7 @@
 //! Property tests for everything that reads untrusted input: the stdin parsers (plain, JSON
 //! array, GetShipperStatus documents), the error-body parser, endpoints and times. Whatever the
 //! bytes, they return a value or a one-line error, never panic, and never pass control
-//! characters from a server on to a terminal.
+//! characters, bidirectional overrides or invisible characters from a server on to a terminal.
 //!
 //! `cargo test --test properties` runs a few hundred cases each; for a long fuzzing run:
 //! `PROPTEST_CASES=200000 cargo test --release --locked --test properties`.
@@ -12,6 +12,7 @@ use sls_retry::endpoint::Endpoint;
 use sls_retry::ids::{self, TaskId};
 use sls_retry::listing;
 use sls_retry::outcome::{Outcome, RawResponse, Status, parse_error_body};
+use sls_retry::untrusted;
 use sls_retry::window;
 
 /// Bytes that look like what stdin may hold: mostly text and JSON punctuation, sometimes junk.
@@ -90,7 +91,7 @@ proptest! {
     ) {
         let (code, message) = parse_error_body(&body);
         for text in code.iter().chain(std::iter::once(&message)) {
-            prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+            prop_assert!(!text.chars().any(untrusted::is_hazard), "{text:?}");
             prop_assert!(text.chars().count() <= 260);
         }
         let outcome = Outcome::from_response(
@@ -106,8 +107,16 @@ proptest! {
         let (got_code, got_message) = parse_error_body(body.as_bytes());
         prop_assert!(got_code.is_some());
         for text in [got_code.unwrap(), got_message] {
-            prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+            prop_assert!(!text.chars().any(untrusted::is_hazard), "{text:?}");
         }
+    }
+
+    #[test]
+    fn escaped_text_holds_nothing_a_terminal_would_act_on(text in any::<String>(), max in 0usize..300) {
+        prop_assert!(!untrusted::escape(&text).chars().any(untrusted::is_hazard));
+        let cut = untrusted::excerpt(&text, max);
+        prop_assert!(!cut.chars().any(untrusted::is_hazard));
+        prop_assert!(cut.chars().count() <= max + 1);
     }
 
     #[test]

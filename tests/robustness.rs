@@ -470,7 +470,7 @@ fn a_catalogue_of_bad_input() {
     );
     check(
         bare(&t, Some(b"ok-1\nbad\x00id\n")),
-        "invalid task id \"bad\\0id\" at stdin line 2: it contains a control character",
+        "invalid task id \"bad\\u{0}id\" at stdin line 2: it contains a control character",
     );
     check(
         bare(&t, Some(b"ok-1\n\xc3\x28\n")),

@@ -60,6 +60,8 @@ fn run(cli: Cli) -> Result<Exit> {
         };
     }
 
+    // First, so that every phase (reading stdin, credentials, listing, sending) can end early.
+    let interrupt = Interrupt::install().context("cannot watch for SIGINT/SIGTERM")?;
     let mode = cli.mode(SystemTime::now())?;
     let config = Config::resolve(
         &cli,
@@ -74,7 +76,6 @@ fn run(cli: Cli) -> Result<Exit> {
         diag.info(|| format!("{setting} from {source}"));
     }
     diag.info(|| config.describe());
-    let interrupt = Interrupt::install().context("cannot watch for SIGINT/SIGTERM")?;
     let client = Client::new(&config, interrupt.clone());
     let list_query = |window, status: TaskStatus| ListQuery {
         logstore: config.logstore.clone(),

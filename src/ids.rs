@@ -2,6 +2,7 @@
 //!
 //! Pure: the caller reads stdin and passes the bytes in, so every rule is tested without a process.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -173,9 +174,10 @@ fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
 /// IDs and, for GetShipperStatus documents, how many tasks they listed.
 type FromStdin = (Vec<(String, Origin)>, Option<usize>);
 
-/// Detect the stdin format: GetShipperStatus documents when it starts with `{`, a JSON array of
-/// strings when it starts with `[`, otherwise IDs separated by whitespace, with blank lines and
-/// `#` comment lines skipped.
+/// Detect the stdin format and read it. A byte-order mark, blank lines and `#` comment lines at
+/// the top are skipped first; the next character decides: `{` means GetShipperStatus documents,
+/// `[` a JSON array of strings, anything else IDs separated by whitespace (blank lines and `#`
+/// comment lines skipped throughout).
 fn parse_stdin(bytes: &[u8]) -> Result<FromStdin, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!(
@@ -184,16 +186,43 @@ fn parse_stdin(bytes: &[u8]) -> Result<FromStdin, String> {
         )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match text.trim_start().chars().next() {
-        Some('{') => {
-            let documents = crate::listing::failed_in_documents(text)?;
-            let ids = documents.failed.into_iter().enumerate();
-            let ids = ids.map(|(i, id)| (id, Origin::StdinTask(i + 1))).collect();
-            Ok((ids, Some(documents.listed)))
-        }
-        Some('[') => Ok((parse_json_array(text)?, None)),
-        _ => Ok((parse_lines(text), None)),
+    let (json, first) = match json_start(text) {
+        Some((json, first)) => (json, first),
+        None => return Ok((parse_lines(text), None)),
+    };
+    if first == '{' {
+        let documents = crate::listing::failed_in_documents(&json)?;
+        let ids = documents.failed.into_iter().enumerate();
+        let ids = ids.map(|(i, id)| (id, Origin::StdinTask(i + 1))).collect();
+        Ok((ids, Some(documents.listed)))
+    } else {
+        Ok((parse_json_array(&json)?, None))
     }
+}
+
+/// When the first character after the leading blank and `#` comment lines is `[` or `{`: the
+/// JSON text with those comment lines blanked (so a JSON error's line number is still the
+/// input's), and that character.
+fn json_start(text: &str) -> Option<(Cow<'_, str>, char)> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !(trimmed.is_empty() || trimmed.starts_with('#')) {
+            break;
+        }
+        offset += line.len();
+    }
+    let first = text[offset..].trim_start().chars().next()?;
+    if first != '[' && first != '{' {
+        return None;
+    }
+    let comments = text[..offset].bytes().filter(|&b| b == b'\n').count();
+    Some(if text[..offset].contains('#') {
+        let blanked = "\n".repeat(comments) + &text[offset..];
+        (Cow::Owned(blanked), first)
+    } else {
+        (Cow::Borrowed(text), first)
+    })
 }
 
 fn parse_lines(text: &str) -> Vec<(String, Origin)> {
@@ -277,6 +306,26 @@ mod tests {
         assert_eq!(ids(&c), ["x", "y", "z"]);
         let c = collect(&[], Some("[\"任务-01\"]".as_bytes())).unwrap();
         assert_eq!(ids(&c), ["任务-01"]);
+    }
+
+    #[test]
+    fn leading_comments_blanks_and_a_bom_do_not_decide_the_format() {
+        let c = collect(
+            &[],
+            Some(b"# failed ids\n[\n  \"t-aaa\",\n  \"t-bbb\"\n]\n"),
+        )
+        .unwrap();
+        assert_eq!(ids(&c), ["t-aaa", "t-bbb"]);
+        let c = collect(
+            &[],
+            Some("\u{feff}\r\n  \n\t# x\n{\"tasks\": []}".as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(c.listed, Some(0));
+        let c = collect(&[], Some(b"# a comment\n\nt-1 t-2\n# [not json]\nt-3")).unwrap();
+        assert_eq!(ids(&c), ["t-1", "t-2", "t-3"]);
+        let err = collect(&[], Some(b"#\n#\n[1]")).unwrap_err();
+        assert!(err.contains("element 1 is not a string"), "{err}");
     }
 
     #[test]

@@ -155,6 +155,34 @@ fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
     assert_eq!(standin.accepted_ids(), ["j-1", "j-2", "任务-3"]);
 }
 
+/// The format is decided by the first character after a byte-order mark, blank lines and `#`
+/// comment lines: a commented JSON array is JSON, not five odd "IDs" reported as accepted.
+#[test]
+fn comments_and_a_bom_before_json_do_not_hide_the_format() {
+    for input in [
+        "# failed ids\n[\n  \"t-aaa\",\n  \"t-bbb\"\n]\n",
+        "\u{feff}\n\n# exported 2026-11-29\n  # by hand\n[\"t-aaa\", \"t-bbb\"]",
+    ] {
+        let standin = StandIn::start();
+        let r = run(&standin, &[], Some(input));
+        assert_eq!(r.code, 0, "{input:?}: {}", r.stderr);
+        assert_eq!(standin.accepted_ids(), ["t-aaa", "t-bbb"], "{input:?}");
+    }
+
+    let standin = StandIn::start();
+    let doc = r#"{"count": 2, "total": 2, "tasks": [{"id": "f-1", "taskStatus": "fail"},
+        {"id": "s-1", "taskStatus": "success"}]}"#;
+    let r = run(&standin, &[], Some(&format!("# from aliyunlog\n{doc}")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids(), ["f-1"]);
+
+    // A JSON error still points at the right line of the input.
+    let standin = StandIn::start();
+    let r = run(&standin, &[], Some("# ids\n# more\n[\"a\",\n  oops]"));
+    r.assert_usage_error("line 4");
+    assert!(standin.requests().is_empty());
+}
+
 #[test]
 fn duplicates_are_dropped_with_one_warning() {
     let standin = StandIn::start();

@@ -11,7 +11,7 @@ use crate::diag::Diag;
 use crate::endpoint::Endpoint;
 use crate::ids::TaskId;
 use crate::interrupt::Interrupt;
-use crate::listing::{self, Task};
+use crate::listing::{self, Listing};
 use crate::outcome::{Outcome, RawResponse, Status};
 use crate::policy::{self, Policy};
 use crate::sign::{self, SignatureVersion, Signed};
@@ -191,7 +191,7 @@ impl Client {
 
     /// Every task of the window, page after page. A failed page ends the listing with its
     /// outcome, which says why.
-    pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Vec<Task>, Outcome> {
+    pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Listing, Outcome> {
         listing::read_all(
             |offset, _size| {
                 let (outcome, body) =
@@ -212,7 +212,7 @@ impl Client {
                 diag.info(|| {
                     format!(
                         "GetShipperStatus offset {offset}: {} tasks, total {}",
-                        page.tasks.len(),
+                        page.tasks.len() + page.skipped.len(),
                         page.total
                     )
                 })

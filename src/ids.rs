@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::listing::Skipped;
+
 /// The longest task ID accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 1024;
 
@@ -57,7 +59,6 @@ enum Origin {
     StdinLine(usize),
     StdinJson(usize),
     StdinTask(usize),
-    Listed(usize),
 }
 
 impl fmt::Display for Origin {
@@ -67,7 +68,6 @@ impl fmt::Display for Origin {
             Origin::StdinLine(n) => write!(f, "stdin line {n}"),
             Origin::StdinJson(n) => write!(f, "stdin JSON element {n}"),
             Origin::StdinTask(n) => write!(f, "failed task {n} of the stdin documents"),
-            Origin::Listed(n) => write!(f, "task {n} of the GetShipperStatus listing"),
         }
     }
 }
@@ -78,9 +78,19 @@ pub struct Collected {
     pub ids: Vec<TaskId>,
     /// How many repeated IDs were dropped (the first occurrence is kept).
     pub duplicates: usize,
-    /// When stdin held GetShipperStatus documents: how many tasks they listed in all (the
-    /// failed ones among them are the IDs).
-    pub listed: Option<usize>,
+    /// When stdin held GetShipperStatus documents: what else they held.
+    pub documents: Option<FromDocuments>,
+}
+
+/// What GetShipperStatus documents on stdin held besides the IDs of their failed tasks.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FromDocuments {
+    /// Tasks listed in all, whatever their status.
+    pub listed: usize,
+    /// Tasks the documents say they cover (see `listing::Documents::claimed`).
+    pub claimed: usize,
+    /// Failed tasks whose ID could not be sent back.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Does this argument list need stdin? (`-` among the arguments.)
@@ -95,16 +105,16 @@ pub fn wants_stdin(args: &[String]) -> bool {
 pub fn collect(args: &[String], stdin: Option<&[u8]>) -> Result<Collected, String> {
     let mut found: Vec<(String, Origin)> = Vec::new();
     let mut stdin_used = false;
-    let mut listed = None;
+    let mut documents = None;
     let mut read_stdin = |found: &mut Vec<(String, Origin)>| -> Result<(), String> {
         if stdin_used {
             return Err("'-' (read stdin) is given more than once; give it once".into());
         }
         stdin_used = true;
         let bytes = stdin.ok_or("stdin is not available")?;
-        let (ids, documents_listed) = parse_stdin(bytes)?;
+        let (ids, from_documents) = parse_stdin(bytes)?;
         found.extend(ids);
-        listed = documents_listed;
+        documents = from_documents;
         Ok(())
     };
     if args.is_empty() && stdin.is_some() {
@@ -118,14 +128,13 @@ pub fn collect(args: &[String], stdin: Option<&[u8]>) -> Result<Collected, Strin
         }
     }
     let mut collected = validate(found)?;
-    collected.listed = listed;
+    collected.documents = documents;
     Ok(collected)
 }
 
-/// The IDs a GetShipperStatus listing returned, checked like any other input.
-pub fn from_listing(listed: Vec<String>) -> Result<Collected, String> {
-    let found = listed.into_iter().enumerate();
-    validate(found.map(|(i, id)| (id, Origin::Listed(i + 1))).collect())
+/// The IDs a GetShipperStatus listing returned (already valid), without duplicates.
+pub fn from_listing(listed: Vec<TaskId>) -> Collected {
+    dedupe(listed)
 }
 
 fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
@@ -150,29 +159,33 @@ fn validate(found: Vec<(String, Origin)>) -> Result<Collected, String> {
             crate::untrusted::excerpt(text, 60)
         ));
     }
+    Ok(dedupe(
+        found.into_iter().map(|(text, _)| TaskId(text)).collect(),
+    ))
+}
+
+/// Drop repeated IDs, keeping the first of each, in order.
+fn dedupe(ids: Vec<TaskId>) -> Collected {
     // Borrowed keys: a copy of every ID only to find duplicates would double the memory of a
     // large input.
     let first: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(found.len());
-        found
-            .iter()
-            .map(|(text, _)| seen.insert(text.as_str()))
-            .collect()
+        let mut seen = HashSet::with_capacity(ids.len());
+        ids.iter().map(|id| seen.insert(id.as_str())).collect()
     };
     let mut collected = Collected::default();
-    collected.ids.reserve(found.len());
-    for ((text, _), first) in found.into_iter().zip(first) {
+    collected.ids.reserve(ids.len());
+    for (id, first) in ids.into_iter().zip(first) {
         if first {
-            collected.ids.push(TaskId(text));
+            collected.ids.push(id);
         } else {
             collected.duplicates += 1;
         }
     }
-    Ok(collected)
+    collected
 }
 
-/// IDs and, for GetShipperStatus documents, how many tasks they listed.
-type FromStdin = (Vec<(String, Origin)>, Option<usize>);
+/// IDs and, for GetShipperStatus documents, what else they held.
+type FromStdin = (Vec<(String, Origin)>, Option<FromDocuments>);
 
 /// Detect the stdin format and read it. A byte-order mark, blank lines and `#` comment lines at
 /// the top are skipped first; the next character decides: `{` means GetShipperStatus documents,
@@ -194,7 +207,12 @@ fn parse_stdin(bytes: &[u8]) -> Result<FromStdin, String> {
         let documents = crate::listing::failed_in_documents(&json)?;
         let ids = documents.failed.into_iter().enumerate();
         let ids = ids.map(|(i, id)| (id, Origin::StdinTask(i + 1))).collect();
-        Ok((ids, Some(documents.listed)))
+        let rest = FromDocuments {
+            listed: documents.listed,
+            claimed: documents.claimed,
+            skipped: documents.skipped,
+        };
+        Ok((ids, Some(rest)))
     } else {
         Ok((parse_json_array(&json)?, None))
     }
@@ -321,7 +339,7 @@ mod tests {
             Some("\u{feff}\r\n  \n\t# x\n{\"tasks\": []}".as_bytes()),
         )
         .unwrap();
-        assert_eq!(c.listed, Some(0));
+        assert_eq!(c.documents.unwrap().listed, 0);
         let c = collect(&[], Some(b"# a comment\n\nt-1 t-2\n# [not json]\nt-3")).unwrap();
         assert_eq!(ids(&c), ["t-1", "t-2", "t-3"]);
         let err = collect(&[], Some(b"#\n#\n[1]")).unwrap_err();
@@ -394,15 +412,23 @@ mod tests {
             {"count": 1, "total": 4, "tasks": [{"id": "f3", "taskStatus": "fail"}]}"#;
         let c = collect(&[], Some(doc.as_bytes())).unwrap();
         assert_eq!(ids(&c), ["f1", "f2", "f3"]);
-        assert_eq!(c.listed, Some(4));
-        let err = collect(
+        let documents = c.documents.unwrap();
+        assert_eq!((documents.listed, documents.claimed), (4, 4));
+        assert!(documents.skipped.is_empty());
+
+        // A document comes from the service: an ID it should never have handed out is set
+        // aside (and said by the caller), the others go ahead.
+        let c = collect(
             &[],
-            Some(br#"{"tasks": [{"id": "bad id", "taskStatus": "fail"}]}"#),
+            Some(br#"{"tasks": [{"id": "bad id", "taskStatus": "fail"}, {"id": "ok", "taskStatus": "fail"}]}"#),
         )
-        .unwrap_err();
-        assert!(
-            err.contains("at failed task 1 of the stdin documents"),
-            "{err}"
+        .unwrap();
+        assert_eq!(ids(&c), ["ok"]);
+        let skipped = &c.documents.unwrap().skipped;
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(
+            skipped[0].describe(),
+            "skipped task id \"bad id\" from the listing: it contains whitespace"
         );
     }
 

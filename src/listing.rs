@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use crate::ids::TaskId;
+
 /// The largest page the API serves.
 pub const PAGE_SIZE: usize = 500;
 
@@ -14,34 +16,69 @@ const MAX_PAGES: usize = 2_000;
 /// One task as SLS lists it; every field is kept so `--list --json` passes them all on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    pub id: String,
+    pub id: TaskId,
     /// `fail`, `success` or `running`.
     pub status: String,
     pub fields: Map<String, Value>,
 }
 
+/// A listed task whose ID is not one that could be sent back (empty, too long, whitespace or
+/// control characters): left out, and said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// As the server sent it; escape it before printing.
+    pub id: String,
+    pub status: String,
+    pub why: &'static str,
+}
+
+impl Skipped {
+    /// One line for a warning.
+    pub fn describe(&self) -> String {
+        format!(
+            "skipped task id \"{}\" from the listing: {}",
+            crate::untrusted::excerpt(&self.id, 80),
+            self.why
+        )
+    }
+}
+
 /// One GetShipperStatus response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
+    /// `count` as the document says (the tasks it holds when it says nothing).
     pub count: usize,
     pub total: usize,
     pub tasks: Vec<Task>,
+    pub skipped: Vec<Skipped>,
 }
 
-/// Parse one response document.
+impl Page {
+    /// Tasks the page held, skipped ones included.
+    fn held(&self) -> usize {
+        self.tasks.len() + self.skipped.len()
+    }
+}
+
+/// Parse one response document. A task that is not an object or has no string `id` makes the
+/// document unreadable; a task whose `id` is not a valid task ID is set aside in `skipped`.
 pub fn parse_page(doc: Value) -> Result<Page, String> {
     let Value::Object(mut doc) = doc else {
         return Err("not a JSON object".into());
     };
-    let Some(Value::Array(items)) = doc.remove("tasks") else {
-        return Err("it has no \"tasks\" array".into());
+    // `null` or no `tasks` at all is an empty page.
+    let items = match doc.remove("tasks") {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err("its \"tasks\" is not an array".into()),
     };
     let mut tasks = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let Value::Object(fields) = item else {
             return Err(format!("task {} is not an object", i + 1));
         };
-        let Some(id) = fields.get("id").and_then(Value::as_str).map(str::to_string) else {
+        let Some(id) = fields.get("id").and_then(Value::as_str) else {
             return Err(format!("task {} has no string \"id\"", i + 1));
         };
         let status = fields
@@ -49,54 +86,102 @@ pub fn parse_page(doc: Value) -> Result<Page, String> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        tasks.push(Task { id, status, fields });
+        match TaskId::parse(id) {
+            Ok(id) => tasks.push(Task { id, status, fields }),
+            Err(why) => skipped.push(Skipped {
+                id: id.to_string(),
+                status,
+                why,
+            }),
+        }
     }
+    let held = tasks.len() + skipped.len();
     let number = |key: &str| doc.get(key).and_then(Value::as_u64).map(|n| n as usize);
     Ok(Page {
-        count: number("count").unwrap_or(tasks.len()),
-        total: number("total").unwrap_or(tasks.len()),
+        count: number("count").unwrap_or(held),
+        total: number("total").unwrap_or(held),
         tasks,
+        skipped,
     })
 }
 
+/// Every task a listing read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    pub tasks: Vec<Task>,
+    pub skipped: Vec<Skipped>,
+    /// The `total` of the last page read.
+    pub total: usize,
+    /// Requests it took.
+    pub pages: usize,
+}
+
+impl Listing {
+    /// Distinct tasks read, skipped ones included.
+    pub fn read(&self) -> usize {
+        self.tasks.len() + self.skipped.len()
+    }
+
+    /// When the tasks read do not add up to the `total` the service gave (fewer: pages were
+    /// missed or never came; more: the service miscounts), a warning saying so.
+    pub fn shortfall(&self) -> Option<String> {
+        (self.read() != self.total).then(|| {
+            format!(
+                "the listing does not add up: read {} tasks, the service reported {}",
+                self.read(),
+                self.total
+            )
+        })
+    }
+}
+
 /// Read every page of a listing with `fetch(offset, size)`: `offset += count` until
-/// `offset >= total` or a page comes back empty (SPEC 1.2).
+/// `offset >= total`, a page comes back empty, or a page brings no task not already seen (a
+/// server that repeats itself must not be asked forever).
 ///
 /// Robust to what a live listing does: pages shorter than asked, and a `total` that moves while
 /// tasks arrive or change status. A task seen twice (pushed across a page boundary) is kept once;
 /// when the pass ends having seen fewer tasks than the last `total`, one more pass picks up those
-/// that shifted past it.
+/// that shifted past it. Whether it all adds up is the caller's to say (`Listing::shortfall`).
 pub fn read_all<E>(
     mut fetch: impl FnMut(usize, usize) -> Result<Page, E>,
     mut on_page: impl FnMut(usize, &Page),
-) -> Result<Vec<Task>, E> {
+) -> Result<Listing, E> {
     let mut seen = HashSet::new();
-    let mut tasks = Vec::new();
-    let mut pages = 0;
+    let mut listing = Listing::default();
     for _pass in 0..2 {
         let mut offset = 0;
-        let mut total;
         loop {
             let page = fetch(offset, PAGE_SIZE)?;
-            pages += 1;
+            listing.pages += 1;
             on_page(offset, &page);
-            total = page.total;
-            let got = page.tasks.len();
+            listing.total = page.total;
+            let held = page.held();
+            let before = listing.read();
             for task in page.tasks {
-                if seen.insert(task.id.clone()) {
-                    tasks.push(task);
+                if seen.insert(task.id.as_str().to_string()) {
+                    listing.tasks.push(task);
                 }
             }
-            offset += got;
-            if got == 0 || offset >= total || pages >= MAX_PAGES {
+            for skipped in page.skipped {
+                if seen.insert(skipped.id.clone()) {
+                    listing.skipped.push(skipped);
+                }
+            }
+            offset += held;
+            let brought_nothing_new = listing.read() == before;
+            if held == 0 || offset >= listing.total || brought_nothing_new {
                 break;
             }
+            if listing.pages >= MAX_PAGES {
+                return Ok(listing);
+            }
         }
-        if tasks.len() >= total || pages >= MAX_PAGES {
+        if listing.read() >= listing.total {
             break;
         }
     }
-    Ok(tasks)
+    Ok(listing)
 }
 
 /// What was found in GetShipperStatus documents on stdin.
@@ -104,31 +189,51 @@ pub fn read_all<E>(
 pub struct Documents {
     /// The IDs of tasks whose status is `fail`, in document order.
     pub failed: Vec<String>,
+    /// Failed tasks whose ID is not valid.
+    pub skipped: Vec<Skipped>,
     /// How many tasks the documents listed in all.
     pub listed: usize,
+    /// How many tasks they say they cover: their `count`s added up, or the largest `total` when
+    /// that is more (concatenated pages each carry the whole listing's `total`).
+    pub claimed: usize,
 }
 
 /// Read one or several concatenated GetShipperStatus documents (as the API or
 /// `aliyunlog log get_shipper_tasks` prints them) and take the failed tasks.
 pub fn failed_in_documents(text: &str) -> Result<Documents, String> {
     let mut found = Documents::default();
+    let (mut counts, mut largest_total) = (0usize, 0usize);
     let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     for (n, doc) in stream.enumerate() {
         let doc = doc.map_err(|e| format!("stdin document {} is not valid JSON ({e})", n + 1))?;
-        let page = parse_page(doc).map_err(|why| {
+        // The service may leave `tasks` out of an empty page; a document on stdin without it is
+        // more likely something else altogether.
+        let no_tasks = doc.get("tasks").is_none();
+        let page = (if no_tasks {
+            Err("it has no \"tasks\" array".to_string())
+        } else {
+            parse_page(doc)
+        })
+        .map_err(|why| {
             format!(
                 "stdin document {} is not a GetShipperStatus response: {why}",
                 n + 1
             )
         })?;
-        found.listed += page.tasks.len();
+        found.listed += page.held();
+        counts = counts.saturating_add(page.count);
+        largest_total = largest_total.max(page.total);
         found.failed.extend(
             page.tasks
                 .into_iter()
                 .filter(|t| t.status == "fail")
-                .map(|t| t.id),
+                .map(|t| t.id.as_str().to_string()),
         );
+        found
+            .skipped
+            .extend(page.skipped.into_iter().filter(|s| s.status == "fail"));
     }
+    found.claimed = counts.max(largest_total);
     Ok(found)
 }
 
@@ -147,8 +252,10 @@ mod tests {
         parse_page(json!({"count": tasks.len(), "total": total, "tasks": tasks})).unwrap()
     }
 
-    fn ids(tasks: &[Task]) -> Vec<String> {
-        tasks.iter().map(|t| t.id.clone()).collect()
+    fn ids(listing: &Listing) -> Vec<String> {
+        (listing.tasks.iter())
+            .map(|t| t.id.as_str().to_string())
+            .collect()
     }
 
     fn expected(n: usize) -> Vec<String> {
@@ -168,6 +275,7 @@ mod tests {
         .unwrap();
         assert_eq!(ids(&tasks), expected(1200));
         assert_eq!(asked, [(0, 500), (500, 500), (1000, 500)]);
+        assert_eq!((tasks.pages, tasks.shortfall()), (3, None));
     }
 
     #[test]
@@ -186,6 +294,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(&tasks), expected(600));
+        assert_eq!(
+            tasks.shortfall().unwrap(),
+            "the listing does not add up: read 600 tasks, the service reported 900"
+        );
+    }
+
+    #[test]
+    fn a_page_that_brings_nothing_new_ends_the_pass() {
+        // The same page whatever the offset, with a total that never comes.
+        let mut asked = 0;
+        let listing = read_all(
+            |_, _| {
+                asked += 1;
+                Ok::<_, ()>(page_of(0..500, usize::MAX))
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(asked, 3, "two passes, each ended by the repeated page");
+        assert_eq!(ids(&listing), expected(500));
+        assert!(listing.shortfall().is_some());
+    }
+
+    #[test]
+    fn invalid_ids_are_set_aside_and_still_count_as_read() {
+        let page = parse_page(json!({"count": 3, "total": 3, "tasks": [
+            task(1, "fail"), {"id": "has space", "taskStatus": "fail"}, {"id": "", "taskStatus": "success"}]}))
+        .unwrap();
+        assert_eq!(page.tasks.len(), 1);
+        let why: Vec<_> = page
+            .skipped
+            .iter()
+            .map(|s| (s.id.as_str(), s.why))
+            .collect();
+        assert_eq!(
+            why,
+            [("has space", "it contains whitespace"), ("", "it is empty")]
+        );
+        let listing = read_all(|_, _| Ok::<_, ()>(page.clone()), |_, _| {}).unwrap();
+        assert_eq!((listing.read(), listing.shortfall()), (3, None));
+
+        // A page without tasks, or with null tasks, is an empty page.
+        for doc in [
+            json!({"count": 0, "total": 0}),
+            json!({"total": 0, "tasks": null}),
+        ] {
+            assert_eq!(parse_page(doc).unwrap().held(), 0);
+        }
     }
 
     #[test]
@@ -245,7 +401,9 @@ mod tests {
             found,
             Documents {
                 failed: vec!["t1".into()],
-                listed: 3
+                skipped: vec![],
+                listed: 3,
+                claimed: 3,
             }
         );
 
@@ -258,9 +416,16 @@ mod tests {
             found,
             Documents {
                 failed: vec!["t1".into(), "t4".into(), "t5".into()],
-                listed: 5
+                skipped: vec![],
+                listed: 5,
+                claimed: 5,
             }
         );
+
+        // aliyunlog's --size=-1: the first page's tasks, the count of them all.
+        let first_page_only = json!({"count": 1200, "total": 1200, "tasks": [task(1, "fail")]});
+        let found = failed_in_documents(&first_page_only.to_string()).unwrap();
+        assert_eq!((found.listed, found.claimed), (1, 1200));
 
         let err = failed_in_documents(r#"{"count": 1}"#).unwrap_err();
         assert!(

@@ -15,7 +15,7 @@ use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected, TaskId};
 use sls_retry::interrupt::Interrupt;
-use sls_retry::listing::Task;
+use sls_retry::listing::{Listing, Skipped};
 use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
 use sls_retry::save_failed;
@@ -84,41 +84,78 @@ fn run(cli: Cli) -> Result<Exit> {
         status: status.as_query(),
     };
 
-    let (collected, found) = match mode {
+    // Set when the IDs came from a listing that did not add up: the run retries what it read
+    // and ends with exit status 1.
+    let mut incomplete = false;
+    let (collected, found, skipped) = match mode {
         Mode::List(window, status) => {
-            let Some(tasks) = list(&client, &list_query(window, status), &diag) else {
+            let Some(listing) = list(&client, &list_query(window, status), &diag) else {
                 return Ok(Exit::Failure);
             };
-            diag.info(|| format!("{} tasks listed", tasks.len()));
-            Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&tasks);
-            return Ok(Exit::Success);
+            warn_skipped(&listing.skipped, &diag);
+            if let Some(shortfall) = listing.shortfall() {
+                diag.warn(&format!("{shortfall}; printed what was read"));
+            }
+            diag.info(|| format!("{} tasks listed", listing.tasks.len()));
+            Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&listing.tasks);
+            return Ok(match (listing.skipped.is_empty(), listing.shortfall()) {
+                (true, None) => Exit::Success,
+                _ => Exit::Failure,
+            });
         }
         Mode::Failed(window) => {
-            let Some(tasks) = list(&client, &list_query(window, TaskStatus::Fail), &diag) else {
+            let Some(listing) = list(&client, &list_query(window, TaskStatus::Fail), &diag) else {
                 return Ok(Exit::Failure);
             };
+            if let Some(shortfall) = listing.shortfall() {
+                incomplete = true;
+                diag.warn(&format!(
+                    "{shortfall}; retrying the failed tasks read (a later run finds the rest)"
+                ));
+            }
             // The status filter is the server's; only what it says failed is retried.
-            let ids: Vec<String> = tasks
-                .into_iter()
+            let skipped: Vec<Skipped> = (listing.skipped.into_iter())
+                .filter(|t| t.status == "fail")
+                .collect();
+            let ids: Vec<TaskId> = (listing.tasks.into_iter())
                 .filter(|t| t.status == "fail")
                 .map(|t| t.id)
                 .collect();
-            let collected = ids::from_listing(ids).map_err(anyhow::Error::msg)?;
+            let collected = ids::from_listing(ids);
             let found = Found::Listing {
-                failed: collected.ids.len(),
+                failed: collected.ids.len() + collected.duplicates + skipped.len(),
                 window,
+                requests: listing.pages,
             };
-            (collected, Some(found))
+            (collected, Some(found), skipped)
         }
         Mode::Retry => {
-            let collected = read_ids(&cli.task_ids)?;
-            let found = collected.listed.map(|listed| Found::Documents {
-                failed: collected.ids.len() + collected.duplicates,
-                listed,
+            let mut collected = read_ids(&cli.task_ids)?;
+            let documents = collected.documents.take();
+            let found = documents.as_ref().map(|d| Found::Documents {
+                failed: collected.ids.len() + collected.duplicates + d.skipped.len(),
+                listed: d.listed,
             });
-            (collected, found)
+            let skipped = match documents {
+                Some(d) => {
+                    if d.claimed > d.listed {
+                        incomplete = true;
+                        diag.warn(&format!(
+                            "the GetShipperStatus documents on stdin hold {} tasks but count {}: \
+                             they are incomplete (aliyunlog's get_shipper_tasks --size=-1 keeps \
+                             only its first page); retrying what they hold, --failed finds every \
+                             failed task",
+                            d.listed, d.claimed
+                        ));
+                    }
+                    d.skipped
+                }
+                None => Vec::new(),
+            };
+            (collected, found, skipped)
         }
     };
+    warn_skipped(&skipped, &diag);
     let Collected {
         ids, duplicates, ..
     } = collected;
@@ -134,13 +171,18 @@ fn run(cli: Cli) -> Result<Exit> {
     if let Some(found) = &found {
         report.found(found);
     }
+    report.skipped(skipped.len());
 
     if config.dry_run {
         let now = SystemTime::now();
         report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
             client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
         });
-        return Ok(Exit::Success);
+        return Ok(if incomplete || !skipped.is_empty() {
+            Exit::Failure
+        } else {
+            Exit::Success
+        });
     }
 
     let started = Instant::now();
@@ -170,6 +212,9 @@ fn run(cli: Cli) -> Result<Exit> {
         !report.is_closed()
     });
     let mut exit = report.finish(started.elapsed());
+    if incomplete {
+        exit = Exit::Failure;
+    }
     if let Some(path) = &config.save_failed {
         if let Err(err) = save_failed::write(path, &not_accepted) {
             diag::error(&format!(
@@ -198,8 +243,22 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Say which task IDs from the service were left out: the first few, then how many more.
+fn warn_skipped(skipped: &[Skipped], diag: &Diag) {
+    const SHOWN: usize = 10;
+    for task in skipped.iter().take(SHOWN) {
+        diag.warn(&task.describe());
+    }
+    if skipped.len() > SHOWN {
+        diag.warn(&format!(
+            "skipped {} more invalid task ids from the listing",
+            skipped.len() - SHOWN
+        ));
+    }
+}
+
 /// Every task of the listing, or `None` after saying on stderr why the listing failed.
-fn list(client: &Client, query: &ListQuery, diag: &Diag) -> Option<Vec<Task>> {
+fn list(client: &Client, query: &ListQuery, diag: &Diag) -> Option<Listing> {
     match client.list_tasks(query, diag) {
         Ok(tasks) => Some(tasks),
         Err(outcome) => {

@@ -39,14 +39,29 @@ struct SummaryRecord {
     failed: usize,
     not_sent: usize,
     accepted_ids: usize,
+    /// Only when some were: task IDs from the service that could not be sent back.
+    #[serde(skip_serializing_if = "is_zero")]
+    skipped: usize,
     elapsed_ms: u128,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How many task IDs a run found before retrying them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
-    Listing { failed: usize, window: Window },
-    Documents { failed: usize, listed: usize },
+    /// `requests`: the GetShipperStatus pages it took.
+    Listing {
+        failed: usize,
+        window: Window,
+        requests: usize,
+    },
+    Documents {
+        failed: usize,
+        listed: usize,
+    },
 }
 
 /// Writes the report as batches finish and keeps the tally.
@@ -59,6 +74,10 @@ pub struct Reporter<W: Write> {
     failed: usize,
     not_sent: usize,
     accepted_ids: usize,
+    /// Task IDs from the service left out because they could not be sent back.
+    skipped: usize,
+    /// The GetShipperStatus requests that found the IDs, when a listing did.
+    listing_requests: Option<usize>,
     /// The reader went away (e.g. `| head`): stop writing, quietly.
     closed: bool,
 }
@@ -74,8 +93,16 @@ impl<W: Write> Reporter<W> {
             failed: 0,
             not_sent: 0,
             accepted_ids: 0,
+            skipped: 0,
+            listing_requests: None,
             closed: false,
         }
+    }
+
+    /// Task IDs from the service that were left out (each already warned about): counted in the
+    /// summary, and they make the run a failure.
+    pub fn skipped(&mut self, skipped: usize) {
+        self.skipped = skipped;
     }
 
     /// True once stdout is gone; the caller stops sending, as a pipeline expects.
@@ -149,10 +176,13 @@ impl<W: Write> Reporter<W> {
     /// Where the IDs came from, before any batch: the failed tasks a listing found
     /// (`--failed`), or those taken from GetShipperStatus documents on stdin.
     pub fn found(&mut self, found: &Found) {
+        if let Found::Listing { requests, .. } = found {
+            self.listing_requests = Some(*requests);
+        }
         let line = match self.output {
             Output::Quiet => return,
             Output::Human => match found {
-                Found::Listing { failed, window } => format!(
+                Found::Listing { failed, window, .. } => format!(
                     "found {} in {}",
                     plural(*failed, "failed task", "failed tasks"),
                     window.describe()
@@ -163,7 +193,7 @@ impl<W: Write> Reporter<W> {
                 ),
             },
             Output::Json => json_line(&match found {
-                Found::Listing { failed, window } => serde_json::json!({
+                Found::Listing { failed, window, .. } => serde_json::json!({
                     "type": "found", "source": "GetShipperStatus", "failed": failed,
                     "from": window.from, "to": window.to,
                 }),
@@ -181,7 +211,7 @@ impl<W: Write> Reporter<W> {
         for task in tasks {
             let line = match self.output {
                 Output::Quiet => return,
-                Output::Human => crate::untrusted::escape(&task.id).into_owned(),
+                Output::Human => crate::untrusted::escape(task.id.as_str()).into_owned(),
                 Output::Json => {
                     let mut object = serde_json::Map::with_capacity(task.fields.len() + 1);
                     object.insert("type".into(), "task".into());
@@ -209,9 +239,12 @@ impl<W: Write> Reporter<W> {
                 failed: self.failed,
                 not_sent: self.not_sent,
                 accepted_ids: self.accepted_ids,
+                skipped: self.skipped,
                 elapsed_ms: elapsed.as_millis(),
             })),
-            Output::Human if self.ids == 0 => Some("nothing to retry".into()),
+            Output::Human if self.ids == 0 => {
+                Some(format!("nothing to retry{}", self.skipped_note()))
+            }
             Output::Human => {
                 let mut line = format!(
                     "retried {} of {} task ids in {}: {} ok, {} failed",
@@ -224,16 +257,25 @@ impl<W: Write> Reporter<W> {
                 if self.not_sent > 0 {
                     line.push_str(&format!(", {} not sent", self.not_sent));
                 }
+                line.push_str(&self.skipped_note());
                 Some(line)
             }
         };
         if let Some(line) = line {
             self.write(&line);
         }
-        if self.failed + self.not_sent == 0 {
+        if self.failed + self.not_sent + self.skipped == 0 {
             Exit::Success
         } else {
             Exit::Failure
+        }
+    }
+
+    /// `, 2 skipped` when task IDs were left out, for the last human line.
+    fn skipped_note(&self) -> String {
+        match self.skipped {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
         }
     }
 
@@ -249,11 +291,23 @@ impl<W: Write> Reporter<W> {
         match self.output {
             Output::Quiet => {}
             Output::Human => {
-                self.write(&format!(
-                    "dry run: {} in {} to {endpoint}; nothing is sent",
+                let plan = format!(
+                    "{} in {} to {endpoint}",
                     plural(self.ids, "task id", "task ids"),
                     plural(self.batches, "batch", "batches")
-                ));
+                );
+                // Finding the IDs took read-only requests: say so rather than "nothing is sent".
+                let header = match self.listing_requests {
+                    Some(requests) => format!(
+                        "dry run: would retry {plan}; nothing was retried (finding them took {} \
+                         read-only GetShipperStatus {}){}",
+                        requests,
+                        if requests == 1 { "request" } else { "requests" },
+                        self.skipped_note()
+                    ),
+                    None => format!("dry run: {plan}; nothing is sent{}", self.skipped_note()),
+                };
+                self.write(&header);
                 for batch in batches {
                     let prepared = prepare(batch);
                     let ids: Vec<_> = (batch.ids.iter())

@@ -455,3 +455,150 @@ fn server_text_and_ids_never_reach_the_terminal_raw() {
         r.stdout
     );
 }
+
+/// `count` failed tasks `f-0001`... created in the last hour.
+fn recent_failures(count: usize) -> Vec<Task> {
+    let t = now();
+    (1..=count)
+        .map(|i| Task::new(&format!("f-{i:04}"), "fail", t - 60 - i as i64))
+        .collect()
+}
+
+/// A listing that repeats its first page while claiming a billion tasks ends at the page that
+/// brings nothing new: what was read is retried, the shortfall is a warning and exit 1, and the
+/// service is not asked thousands of times.
+#[test]
+fn a_listing_that_repeats_itself_ends_and_is_reported_incomplete() {
+    let standin = StandIn::builder()
+        .tasks(recent_failures(7))
+        .claimed_total(1_000_000_000)
+        .repeat_first_page()
+        .build();
+    let r = sls_retry(&standin, &["--failed", "--json"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(list_pages(&standin) <= 3, "{} GETs", list_pages(&standin));
+    assert_eq!(accepted_once(&standin).len(), 7, "what was read is retried");
+    assert!(
+        r.stderr.contains(
+            "warning: the listing does not add up: read 7 tasks, the service reported 1000000000"
+        ),
+        "{}",
+        r.stderr
+    );
+    let summary = r.json_lines().pop().unwrap();
+    assert_eq!(
+        (summary["ok"].as_u64(), summary["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    let r = sls_retry(&standin, &["--list"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 7);
+    assert!(
+        r.stderr
+            .contains("read 7 tasks, the service reported 1000000000"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A `total` smaller or larger than what the pages hold is said, with both numbers.
+#[test]
+fn a_total_that_does_not_add_up_is_a_warning_and_exit_1() {
+    for claimed in [3, 12] {
+        let standin = StandIn::builder()
+            .tasks(recent_failures(5))
+            .claimed_total(claimed)
+            .build();
+        let r = sls_retry(&standin, &["--failed"], None);
+        assert_eq!(r.code, 1, "{claimed}: {}", r.stderr);
+        assert_eq!(accepted_once(&standin).len(), 5, "{claimed}");
+        assert!(
+            r.stderr
+                .contains(&format!("read 5 tasks, the service reported {claimed}")),
+            "{claimed}: {}",
+            r.stderr
+        );
+    }
+    // When it adds up, nothing is said.
+    let standin = StandIn::builder().tasks(recent_failures(5)).build();
+    let r = sls_retry(&standin, &["--failed"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+}
+
+/// `aliyunlog log get_shipper_tasks --size=-1` prints only its first page's tasks while its count
+/// and total cover them all: taken from stdin, that is said, with a hint, and exit 1.
+#[test]
+fn an_incomplete_document_on_stdin_is_said_to_be() {
+    let standin = StandIn::start();
+    let tasks: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"id": format!("f-{i}"), "taskStatus": "fail"}))
+        .collect();
+    let doc = serde_json::json!({"count": 1200, "total": 1200, "tasks": tasks});
+    let r = sls_retry(&standin, &[], Some(&doc.to_string()));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(standin.accepted_ids().len(), 500);
+    assert!(
+        r.stderr
+            .contains("the GetShipperStatus documents on stdin hold 500 tasks but count 1200"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--failed"), "{}", r.stderr);
+}
+
+/// One malformed task ID in a listing is skipped with a warning; the others go ahead.
+#[test]
+fn a_malformed_id_from_the_server_is_skipped_not_fatal() {
+    let t = now();
+    let mut tasks = recent_failures(100);
+    tasks.push(Task::new("bad id", "fail", t - 10));
+    tasks.push(Task::new("bad\u{1b}[2Jid", "fail", t - 11));
+    let standin = StandIn::builder().tasks(tasks).build();
+    let r = sls_retry(&standin, &["--failed", "--json"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(accepted_once(&standin).len(), 100);
+    assert!(
+        r.stderr.contains("skipped task id \"bad id\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\"bad\\u{1b}[2Jid\""), "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'));
+    let lines = r.json_lines();
+    assert_eq!(
+        lines[0]["failed"], 102,
+        "found counts what the listing held"
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["skipped"], 2, "{summary}");
+    assert_eq!(summary["accepted_ids"], 100, "{summary}");
+
+    let r = sls_retry(&standin, &["--failed", "--dry-run"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let header = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("dry run:"))
+        .unwrap();
+    assert!(header.ends_with(", 2 skipped"), "{header}");
+    // It did list (a read-only GET) and retried nothing, and says exactly that.
+    assert!(
+        header.starts_with("dry run: would retry 100 task ids in 10 batches to http://")
+            && header.contains(
+                "; nothing was retried (finding them took 1 read-only GetShipperStatus request)"
+            ),
+        "{header}"
+    );
+
+    // --list leaves them out, so what it prints can be piped back in.
+    let r = sls_retry(&standin, &["--list"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 100);
+    assert!(!r.stdout.contains("bad"));
+    assert!(
+        r.stderr.contains("skipped task id \"bad id\""),
+        "{}",
+        r.stderr
+    );
+}

@@ -167,13 +167,18 @@ pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Rep
         let wanted = |task: &&Task| query.status.as_ref().is_none_or(|s| &task.status == s);
         let mut matching: Vec<&Task> = window.iter().copied().filter(wanted).collect();
         matching.sort_by(|a, b| (b.create_time.cmp(&a.create_time)).then_with(|| a.id.cmp(&b.id)));
-        let page: Vec<Value> = (matching.iter().skip(query.offset))
+        let offset = if shared.world.repeat_first_page {
+            0
+        } else {
+            query.offset
+        };
+        let page: Vec<Value> = (matching.iter().skip(offset))
             .take(page_limit)
             .map(|task| task.to_json())
             .collect();
         json!({
             "count": page.len(),
-            "total": matching.len(),
+            "total": shared.world.claimed_total.unwrap_or(matching.len()),
             "statistics": statistics,
             "tasks": page,
         })

@@ -298,6 +298,18 @@ impl Builder {
         self
     }
 
+    /// A listing that misleads: every GetShipperStatus page claims `total` whatever the window holds.
+    pub fn claimed_total(mut self, total: usize) -> Self {
+        self.world.claimed_total = Some(total);
+        self
+    }
+
+    /// A listing that never moves on: every GetShipperStatus page is the first, whatever `offset` asks.
+    pub fn repeat_first_page(mut self) -> Self {
+        self.world.repeat_first_page = true;
+        self
+    }
+
     /// Seeds the fault draws (default 0): the same seed and the same requests in the same order meet
     /// the same faults. The n-th SLS request received (the ECS metadata routes aside) draws from (seed, n).
     pub fn fault_seed(mut self, seed: u64) -> Self {

@@ -36,6 +36,10 @@ pub(super) struct World {
     pub max_page: Option<usize>,
     /// How many tasks appear once the first GetShipperStatus page has been served.
     pub late_tasks: usize,
+    /// GetShipperStatus claims this `total`, whatever it holds.
+    pub claimed_total: Option<usize>,
+    /// GetShipperStatus serves the first page whatever `offset` asks.
+    pub repeat_first_page: bool,
 }
 
 impl World {

@@ -45,6 +45,39 @@ impl Interrupt {
         self.signal().map(|s| 128u8.saturating_add(s as u8))
     }
 
+    /// `SIGINT` or `SIGTERM`, once one has arrived, for messages.
+    pub fn name(&self) -> Option<&'static str> {
+        self.signal()
+            .map(|s| if s == SIGTERM { "SIGTERM" } else { "SIGINT" })
+    }
+
+    /// Run `work` on a thread of its own and wait for it or for a signal, whichever comes first:
+    /// `None` means a signal came and the work was left behind, to end with the process. Only for
+    /// work that changes nothing anywhere (reading stdin, a read-only listing), and that could
+    /// otherwise block for long (a producer that keeps stdin open, a slow server).
+    pub fn abandon_on_signal<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        std::thread::spawn(move || {
+            let _ = done.send(work());
+        });
+        loop {
+            if self.signal().is_some() {
+                return None;
+            }
+            match result.recv_timeout(Duration::from_millis(20)) {
+                Ok(value) => return Some(value),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                // The work panicked; its message is already on stderr.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("a background task of the run failed")
+                }
+            }
+        }
+    }
+
     /// Sleep for `duration`, waking early when a signal arrives. Returns false if interrupted.
     pub fn sleep(&self, duration: Duration) -> bool {
         let deadline = Instant::now() + duration;

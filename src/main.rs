@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
@@ -76,7 +77,7 @@ fn run(cli: Cli) -> Result<Exit> {
         diag.info(|| format!("{setting} from {source}"));
     }
     diag.info(|| config.describe());
-    let client = Client::new(&config, interrupt.clone());
+    let client = Arc::new(Client::new(&config, interrupt.clone()));
     let list_query = |window, status: TaskStatus| ListQuery {
         logstore: config.logstore.clone(),
         shipper: config.shipper.clone(),
@@ -89,8 +90,9 @@ fn run(cli: Cli) -> Result<Exit> {
     let mut incomplete = false;
     let (collected, found, skipped) = match mode {
         Mode::List(window, status) => {
-            let Some(listing) = list(&client, &list_query(window, status), &diag) else {
-                return Ok(Exit::Failure);
+            let listing = match list(&client, list_query(window, status), diag, &interrupt) {
+                Ok(listing) => listing,
+                Err(exit) => return Ok(exit),
             };
             warn_skipped(&listing.skipped, &diag);
             if let Some(shortfall) = listing.shortfall() {
@@ -104,8 +106,10 @@ fn run(cli: Cli) -> Result<Exit> {
             });
         }
         Mode::Failed(window) => {
-            let Some(listing) = list(&client, &list_query(window, TaskStatus::Fail), &diag) else {
-                return Ok(Exit::Failure);
+            let query = list_query(window, TaskStatus::Fail);
+            let listing = match list(&client, query, diag, &interrupt) {
+                Ok(listing) => listing,
+                Err(exit) => return Ok(summary_only(config.output, exit)),
             };
             if let Some(shortfall) = listing.shortfall() {
                 incomplete = true;
@@ -130,7 +134,10 @@ fn run(cli: Cli) -> Result<Exit> {
             (collected, Some(found), skipped)
         }
         Mode::Retry => {
-            let mut collected = read_ids(&cli.task_ids)?;
+            let Some(mut collected) = read_ids(&cli.task_ids, &interrupt)? else {
+                let exit = interrupted(&interrupt, "reading task ids from stdin; nothing was sent");
+                return Ok(summary_only(config.output, exit));
+            };
             let documents = collected.documents.take();
             let found = documents.as_ref().map(|d| Found::Documents {
                 failed: collected.ids.len() + collected.duplicates + d.skipped.len(),
@@ -239,6 +246,15 @@ fn run(cli: Cli) -> Result<Exit> {
     })
 }
 
+/// A retry run that ends before any batch: with `--json`, the summary still comes last (all
+/// zeros), so a script reading the report always finds one.
+fn summary_only(output: Output, exit: Exit) -> Exit {
+    if output == Output::Json {
+        Reporter::new(io::stdout().lock(), output, 0, 0).finish(std::time::Duration::ZERO);
+    }
+    exit
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -257,22 +273,44 @@ fn warn_skipped(skipped: &[Skipped], diag: &Diag) {
     }
 }
 
-/// Every task of the listing, or `None` after saying on stderr why the listing failed.
-fn list(client: &Client, query: &ListQuery, diag: &Diag) -> Option<Listing> {
-    match client.list_tasks(query, diag) {
-        Ok(tasks) => Some(tasks),
-        Err(outcome) => {
+/// Every task of the listing; else, once stderr says why (the listing failed, or a signal came
+/// while it ran, which abandons it), the exit status the run ends with.
+fn list(
+    client: &Arc<Client>,
+    query: ListQuery,
+    diag: Diag,
+    interrupt: &Interrupt,
+) -> Result<Listing, Exit> {
+    let client = Arc::clone(client);
+    // Read-only requests: abandoned at a signal rather than waited for.
+    let listed = interrupt.abandon_on_signal(move || client.list_tasks(&query, &diag));
+    match listed {
+        Some(Ok(listing)) => Ok(listing),
+        Some(Err(outcome)) => {
             diag::error(&format!(
                 "listing the shipper's tasks failed: {}; nothing was retried",
                 outcome.describe()
             ));
-            None
+            Err(Exit::Failure)
         }
+        None => Err(interrupted(
+            interrupt,
+            "listing the shipper's tasks; nothing was retried",
+        )),
     }
 }
 
+/// A signal came before anything was sent: say so on stderr, and end as a signal ends a run.
+fn interrupted(interrupt: &Interrupt, while_doing: &str) -> Exit {
+    diag::error(&format!(
+        "interrupted by {} while {while_doing}",
+        interrupt.name().unwrap_or("a signal")
+    ));
+    Exit::for_signal(interrupt.exit_code().unwrap_or(130))
+}
+
 /// Task IDs from the arguments, and from stdin where `-` stands or when there are no arguments.
-fn read_ids(args: &[String]) -> Result<Collected> {
+fn read_ids(args: &[String], interrupt: &Interrupt) -> Result<Option<Collected>> {
     let stdin = if ids::wants_stdin(args) || args.is_empty() {
         if args.is_empty() && io::stdin().is_terminal() {
             bail!(
@@ -280,12 +318,16 @@ fn read_ids(args: &[String]) -> Result<Collected> {
                  (e.g. `cat ids.txt | sls-retry ...`, or `-` to read stdin)"
             );
         }
-        let mut bytes = Vec::new();
-        io::stdin()
-            .lock()
-            .take(ids::MAX_STDIN_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .context("cannot read task ids from stdin")?;
+        // A producer may keep stdin open for long; a signal must not wait for it.
+        let read = interrupt.abandon_on_signal(|| {
+            let mut bytes = Vec::new();
+            let mut stdin = io::stdin().lock().take(ids::MAX_STDIN_BYTES + 1);
+            stdin.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        let Some(bytes) = read else {
+            return Ok(None);
+        };
+        let bytes = bytes.context("cannot read task ids from stdin")?;
         if bytes.len() as u64 > ids::MAX_STDIN_BYTES {
             bail!(
                 "stdin is larger than {} MiB; split the input",
@@ -296,5 +338,7 @@ fn read_ids(args: &[String]) -> Result<Collected> {
     } else {
         None
     };
-    ids::collect(args, stdin.as_deref()).map_err(anyhow::Error::msg)
+    ids::collect(args, stdin.as_deref())
+        .map(Some)
+        .map_err(anyhow::Error::msg)
 }

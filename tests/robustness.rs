@@ -508,3 +508,158 @@ fn a_catalogue_of_bad_input() {
     assert_eq!((r.code, r.stdout.as_str()), (0, "nothing to retry\n"));
     assert!(standin.requests().is_empty());
 }
+
+/// A run in the background, its stderr collected as it comes, for signalling it mid-phase.
+struct Background {
+    child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Background {
+    fn spawn(cmd: &mut std::process::Command) -> Background {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut from, into) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut from, &mut buf) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Background { child, stderr }
+    }
+
+    /// Wait (patiently: the machine may be busy) until stderr shows `text`.
+    fn wait_for_stderr(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.stderr.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "never saw {text:?}: {}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status();
+        assert!(status.unwrap().success());
+    }
+
+    /// The run's end; it must come without the test's help (stdin may still be open).
+    fn finish(mut self) -> Run {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "the run did not end after the signal: {}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // the stderr reader's last read
+        Run {
+            code: status.code().expect("exited, not killed by the signal"),
+            stdout,
+            stderr: self.stderr.lock().unwrap().clone(),
+        }
+    }
+}
+
+/// `sls-retry` with the demo target and credentials, for `Background::spawn`.
+fn background_command(home: &Home, standin: &StandIn) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"));
+    cmd.env_clear()
+        .env("HOME", home.path())
+        .envs(DEMO_ENV)
+        .args(target(standin));
+    cmd
+}
+
+/// A producer that keeps stdin open does not keep a signalled run alive: it ends with 143,
+/// having sent nothing, and says so.
+#[test]
+fn a_signal_while_stdin_is_still_open_ends_the_run() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let mut cmd = background_command(&home, &standin);
+    let mut run = Background::spawn(cmd.args(["-v", "--json"]).stdin(Stdio::piped()));
+    // Some IDs, and stdin left open (until the test ends), as a slow producer would.
+    let mut stdin = run.child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"task-1\ntask-2\n").unwrap();
+    run.wait_for_stderr("sls-retry: endpoint ");
+    run.signal("-TERM");
+    let r = run.finish();
+    assert_eq!(r.code, 143, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("interrupted by SIGTERM while reading task ids from stdin; nothing was sent"),
+        "{}",
+        r.stderr
+    );
+    assert!(standin.requests().is_empty());
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(
+        (summary["type"].as_str(), summary["ids"].as_u64()),
+        (Some("summary"), Some(0))
+    );
+}
+
+/// A signal during a long listing stops it there: no more pages, nothing retried.
+#[test]
+fn a_signal_during_a_listing_stops_it_at_once() {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let tasks = (0..200)
+        .map(|i| standin::Task::new(&format!("f-{i:03}"), "fail", t - 100 - i))
+        .collect();
+    let standin = StandIn::builder()
+        .tasks(tasks)
+        .max_page(10)
+        .delay(Duration::from_millis(200))
+        .build();
+    let home = Home::new();
+    let mut cmd = background_command(&home, &standin);
+    let run = Background::spawn(cmd.args(["--failed", "-v"]).stdin(Stdio::null()));
+    run.wait_for_stderr("GetShipperStatus offset 0:");
+    run.signal("-INT");
+    let r = run.finish();
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    let gets = standin
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET")
+        .count();
+    assert!(
+        gets <= 3,
+        "the listing went on after the signal: {gets} of 20 pages"
+    );
+    assert!(standin.accepted_ids().is_empty());
+    assert!(
+        r.stderr.contains(
+            "interrupted by SIGINT while listing the shipper's tasks; nothing was retried"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "", "no report line claims anything");
+}

@@ -5,7 +5,8 @@
 pub enum Exit {
     /// Every batch was accepted, or there was nothing to retry.
     Success = 0,
-    /// The run finished, but at least one batch was rejected or could not be delivered.
+    /// The run finished, but at least one batch was rejected or could not be delivered, or its
+    /// report could not be written to stdout (a closed pipe aside: that is the reader's choice).
     Failure = 1,
     /// Nothing was sent: usage, configuration, credentials or input error.
     Usage = 2,

@@ -90,8 +90,7 @@ fn run(cli: Cli) -> Result<Exit> {
                 return Ok(Exit::Failure);
             };
             diag.info(|| format!("{} tasks listed", tasks.len()));
-            Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&tasks);
-            return Ok(Exit::Success);
+            return Ok(Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&tasks));
         }
         Mode::Failed(window) => {
             let Some(tasks) = list(&client, &list_query(window, TaskStatus::Fail), &diag) else {
@@ -137,10 +136,11 @@ fn run(cli: Cli) -> Result<Exit> {
 
     if config.dry_run {
         let now = SystemTime::now();
-        report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
-            client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
-        });
-        return Ok(Exit::Success);
+        return Ok(
+            report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
+                client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
+            }),
+        );
     }
 
     let started = Instant::now();

@@ -171,11 +171,7 @@ fn run(cli: Cli) -> Result<Exit> {
     });
     let mut exit = report.finish(started.elapsed());
     if let Some(path) = &config.save_failed {
-        if let Err(err) = save_failed::write(path, &not_accepted) {
-            diag::error(&format!(
-                "cannot write --save-failed {}: {err}; the report above lists them",
-                path.display()
-            ));
+        if !save_failed::save(path, &not_accepted) {
             exit = Exit::Failure;
         } else {
             diag.info(|| {

@@ -1,5 +1,5 @@
-//! The report on stdout: one line per batch in input order and a summary, as text or JSON Lines
-//! (SPEC 2.3), and the exit status that follows from it.
+//! The report on stdout: one line per batch in input order and a summary, as text or JSON Lines,
+//! and the exit status that follows from it (a report that could not be written fails the run).
 
 use std::io::{self, Write};
 use std::time::Duration;

@@ -350,7 +350,7 @@ impl Config {
             (None, None) => crate::policy::DEFAULT_RETRIES,
         };
         if let Some(path) = &cli.save_failed {
-            check_writable_dir(path)?;
+            crate::save_failed::check(path)?;
         }
 
         let (credentials, credentials_source) = find_credentials(
@@ -729,29 +729,6 @@ fn check_name(what: &str, name: &str) -> Result<()> {
         bail!(
             "invalid {what} name \"{}\": use letters, digits, '-', '_' and '.'",
             crate::untrusted::escape(name)
-        );
-    }
-    Ok(())
-}
-
-/// `--save-failed` is written at the end of the run; a typo in its directory must show before
-/// anything is sent, not after.
-fn check_writable_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
-        bail!(
-            "--save-failed {} is a directory; give a file name",
-            path.display()
-        );
-    }
-    if !dir.is_dir() {
-        bail!(
-            "--save-failed {}: directory {} does not exist",
-            path.display(),
-            dir.display()
         );
     }
     Ok(())

@@ -1,11 +1,13 @@
-//! The exit status contract (SPEC 2.4): one enum, one README table, one test per code.
+//! The exit status contract: one enum, one README table, one test per code.
 
 /// How a run ends, as the shell sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Every batch was accepted, or there was nothing to retry.
     Success = 0,
-    /// The run finished, but at least one batch was rejected or could not be delivered.
+    /// The run finished, but at least one batch was rejected or could not be delivered, its
+    /// report could not be written to stdout (a closed pipe aside: that is the reader's
+    /// choice), or its `--save-failed` file could not be written (the IDs went to stderr).
     Failure = 1,
     /// Nothing was sent: usage, configuration, credentials or input error.
     Usage = 2,
@@ -22,6 +24,16 @@ impl Exit {
             Exit::Terminated
         } else {
             Exit::Interrupted
+        }
+    }
+}
+
+impl Exit {
+    /// `Failure` instead of `Success` when `failed`; any other status stands.
+    pub fn or_failure(self, failed: bool) -> Exit {
+        match self {
+            Exit::Success if failed => Exit::Failure,
+            other => other,
         }
     }
 }

@@ -95,15 +95,14 @@ fn run(cli: Cli) -> Result<Exit> {
                 Err(exit) => return Ok(exit),
             };
             warn_skipped(&listing.skipped, &diag);
-            if let Some(shortfall) = listing.shortfall() {
+            let shortfall = listing.shortfall();
+            if let Some(shortfall) = &shortfall {
                 diag.warn(&format!("{shortfall}; printed what was read"));
             }
             diag.info(|| format!("{} tasks listed", listing.tasks.len()));
-            Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&listing.tasks);
-            return Ok(match (listing.skipped.is_empty(), listing.shortfall()) {
-                (true, None) => Exit::Success,
-                _ => Exit::Failure,
-            });
+            let exit =
+                Reporter::new(io::stdout().lock(), config.output, 0, 0).tasks(&listing.tasks);
+            return Ok(exit.or_failure(shortfall.is_some() || !listing.skipped.is_empty()));
         }
         Mode::Failed(window) => {
             let query = list_query(window, TaskStatus::Fail);
@@ -182,14 +181,10 @@ fn run(cli: Cli) -> Result<Exit> {
 
     if config.dry_run {
         let now = SystemTime::now();
-        report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
+        let exit = report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
             client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
         });
-        return Ok(if incomplete || !skipped.is_empty() {
-            Exit::Failure
-        } else {
-            Exit::Success
-        });
+        return Ok(exit.or_failure(incomplete));
     }
 
     let started = Instant::now();
@@ -223,11 +218,7 @@ fn run(cli: Cli) -> Result<Exit> {
         exit = Exit::Failure;
     }
     if let Some(path) = &config.save_failed {
-        if let Err(err) = save_failed::write(path, &not_accepted) {
-            diag::error(&format!(
-                "cannot write --save-failed {}: {err}; the report above lists them",
-                path.display()
-            ));
+        if !save_failed::save(path, &not_accepted) {
             exit = Exit::Failure;
         } else {
             diag.info(|| {

@@ -1,5 +1,5 @@
-//! The report on stdout: one line per batch in input order and a summary, as text or JSON Lines
-//! (SPEC 2.3), and the exit status that follows from it.
+//! The report on stdout: one line per batch in input order and a summary, as text or JSON Lines,
+//! and the exit status that follows from it (a report that could not be written fails the run).
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -78,8 +78,10 @@ pub struct Reporter<W: Write> {
     skipped: usize,
     /// The GetShipperStatus requests that found the IDs, when a listing did.
     listing_requests: Option<usize>,
-    /// The reader went away (e.g. `| head`): stop writing, quietly.
+    /// Stdout is gone: either the reader went away (e.g. `| head`), which is its choice, or
+    /// a line could not be written (a full disk, an I/O error), which fails the run.
     closed: bool,
+    write_failed: bool,
 }
 
 impl<W: Write> Reporter<W> {
@@ -96,6 +98,7 @@ impl<W: Write> Reporter<W> {
             skipped: 0,
             listing_requests: None,
             closed: false,
+            write_failed: false,
         }
     }
 
@@ -108,6 +111,16 @@ impl<W: Write> Reporter<W> {
     /// True once stdout is gone; the caller stops sending, as a pipeline expects.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// The exit status of a run that earned `earned`: a report that could not be written
+    /// fails it, whatever was accepted, so a script never goes on with a truncated report.
+    fn exit(&self, earned: Exit) -> Exit {
+        if self.write_failed {
+            Exit::Failure
+        } else {
+            earned
+        }
     }
 
     pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
@@ -207,10 +220,10 @@ impl<W: Write> Reporter<W> {
 
     /// `--list`: task IDs one per line, or one `{"type":"task",...}` object per task carrying
     /// every GetShipperStatus field.
-    pub fn tasks(mut self, tasks: &[Task]) {
+    pub fn tasks(mut self, tasks: &[Task]) -> Exit {
         for task in tasks {
             let line = match self.output {
-                Output::Quiet => return,
+                Output::Quiet => break,
                 Output::Human => crate::untrusted::escape(task.id.as_str()).into_owned(),
                 Output::Json => {
                     let mut object = serde_json::Map::with_capacity(task.fields.len() + 1);
@@ -221,9 +234,10 @@ impl<W: Write> Reporter<W> {
             };
             self.write(&line);
             if self.closed {
-                return;
+                break;
             }
         }
+        self.exit(Exit::Success)
     }
 
     /// Write the summary and return the exit status the run earned.
@@ -264,11 +278,11 @@ impl<W: Write> Reporter<W> {
         if let Some(line) = line {
             self.write(&line);
         }
-        if self.failed + self.not_sent + self.skipped == 0 {
+        self.exit(if self.failed + self.not_sent + self.skipped == 0 {
             Exit::Success
         } else {
             Exit::Failure
-        }
+        })
     }
 
     /// `, 2 skipped` when task IDs were left out, for the last human line.
@@ -287,7 +301,7 @@ impl<W: Write> Reporter<W> {
         endpoint: &str,
         batches: &[Batch],
         prepare: impl Fn(&Batch) -> Prepared,
-    ) {
+    ) -> Exit {
         match self.output {
             Output::Quiet => {}
             Output::Human => {
@@ -346,6 +360,7 @@ impl<W: Write> Reporter<W> {
                 }
             }
         }
+        self.exit(Exit::Success)
     }
 
     fn write(&mut self, line: &str) {
@@ -357,6 +372,7 @@ impl<W: Write> Reporter<W> {
         if let Err(err) = written {
             if err.kind() != io::ErrorKind::BrokenPipe {
                 crate::diag::error(&format!("cannot write the report to stdout: {err}"));
+                self.write_failed = true;
             }
             self.closed = true;
         }
@@ -485,5 +501,36 @@ mod tests {
         assert!(!r.is_closed());
         r.batch(&batch(1, 10), &ok());
         assert!(r.is_closed());
+        assert_eq!(
+            r.finish(Duration::ZERO),
+            Exit::Success,
+            "the reader's choice"
+        );
+    }
+
+    struct FullDisk;
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::StorageFull.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_written_fails_the_run() {
+        let mut r = Reporter::new(FullDisk, Output::Human, 10, 1);
+        r.batch(&batch(1, 10), &ok());
+        assert!(r.is_closed(), "sending stops");
+        assert_eq!(r.finish(Duration::ZERO), Exit::Failure);
+        let r = Reporter::new(FullDisk, Output::Json, 0, 0);
+        assert_eq!(
+            r.tasks(&[]),
+            Exit::Success,
+            "nothing to write, nothing failed"
+        );
+        let r = Reporter::new(FullDisk, Output::Quiet, 0, 0);
+        assert_eq!(r.finish(Duration::ZERO), Exit::Success, "-q writes nothing");
     }
 }

@@ -791,3 +791,101 @@ fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
         "diagnostics stay off stdout"
     );
 }
+
+/// One run against `standin` with `stdout` as its standard output; stderr is captured.
+fn run_to(standin: &StandIn, stdout: Stdio, args: &[&str]) -> Run {
+    let home = Home::new();
+    let out = home
+        .demo_std(standin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .output()
+        .unwrap();
+    out.into()
+}
+
+fn puts(standin: &StandIn) -> usize {
+    (standin.requests().iter())
+        .filter(|q| q.method == "PUT")
+        .count()
+}
+
+/// A stand-in with three failed tasks a minute old, for `--list` and `--failed`.
+fn three_failed_tasks() -> StandIn {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let tasks = ["t-1", "t-2", "t-3"].map(|id| standin::Task::new(id, "fail", now - 60));
+    StandIn::builder().tasks(tasks.to_vec()).build()
+}
+
+/// Every mode's report (task lines, the plan, batch lines, the found line) goes through one
+/// writer: when it cannot write (here a full disk), the run stops sending and ends with exit 1,
+/// so `sls-retry --list > f && next-step` does not go on with an empty file.
+#[test]
+fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
+    let standin = three_failed_tasks();
+    let ten = ids(10);
+    let stops: Vec<&str> = ["--batch-size", "1"]
+        .into_iter()
+        .chain(strs(&ten))
+        .collect();
+    // (arguments, fewest and most PUTs): sending stops at the first line that cannot be
+    // written; a batch already taken by the worker by then still goes.
+    let cases: [(&[&str], usize, usize); 7] = [
+        (&["--list"], 0, 0),
+        (&["--list", "--json"], 0, 0),
+        (&["--dry-run", "a", "b"], 0, 0),
+        (&["a"], 1, 1),
+        (&["--json", "a"], 1, 1),
+        (&stops, 1, 2),
+        // The found line fails before any batch.
+        (&["--failed", "--batch-size", "1"], 1, 2),
+    ];
+    for (args, fewest, most) in cases {
+        let before = puts(&standin);
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let r = run_to(&standin, full.into(), args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .starts_with("sls-retry: error: cannot write the report to stdout: "),
+            "{args:?}: {}",
+            r.stderr
+        );
+        let sent = puts(&standin) - before;
+        assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
+    }
+}
+
+/// A reader that went away (`| head`) is the reader's choice: the run stops sending, quietly,
+/// and the exit status says only whether every batch was accepted.
+#[test]
+fn a_closed_stdout_stops_the_run_quietly() {
+    let standin = three_failed_tasks();
+    let ten = ids(10);
+    let stops: Vec<&str> = ["--batch-size", "1"]
+        .into_iter()
+        .chain(strs(&ten))
+        .collect();
+    let cases: [(&[&str], i32, usize, usize); 4] = [
+        (&["--list"], 0, 0, 0),
+        (&["--dry-run", "a", "b"], 0, 0, 0),
+        (&["a"], 0, 1, 1),
+        (&stops, 1, 1, 2),
+    ];
+    for (args, code, fewest, most) in cases {
+        let before = puts(&standin);
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let r = run_to(&standin, writer.into(), args);
+        assert_eq!((r.code, r.stderr.as_str()), (code, ""), "{args:?}");
+        let sent = puts(&standin) - before;
+        assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
+    }
+}

@@ -5,6 +5,7 @@ mod common;
 mod standin;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -662,4 +663,236 @@ fn a_signal_during_a_listing_stops_it_at_once() {
         r.stderr
     );
     assert_eq!(r.stdout, "", "no report line claims anything");
+}
+
+/// A run against `standin` whose IDs come on stdin and whose `--save-failed` is `save`, with
+/// the shipper misspelt so that no ID is accepted.
+fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], stdin: &str) -> Run {
+    run(
+        home.command()
+            .envs(DEMO_ENV)
+            .args(target_with_shipper(standin, "typo-shipper"))
+            .args(["--save-failed".as_ref(), save.as_os_str()])
+            .args(extra),
+        Some(stdin),
+    )
+}
+
+/// Root ignores permission bits; a directory it may not write proves the run is unprivileged.
+fn privileged(read_only_dir: &Path) -> bool {
+    let probe = read_only_dir.join("probe");
+    let created = std::fs::File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(probe);
+    created
+}
+
+/// Writability, not just the directory's existence, is checked before anything is sent; the
+/// cases before the last two fail for root as well.
+#[test]
+fn an_unwritable_save_failed_path_is_refused_before_anything_is_sent() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let plain = home.write("plain.txt", "", 0o600);
+    let dir = home.path().join("a-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let read_only = home.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    common::set_mode(&read_only, 0o555);
+    let locked = home.write("locked.txt", "", 0o444);
+    let mut cases = vec![
+        (
+            Path::new("/proc/left.txt").to_owned(),
+            "cannot create a file in /proc".to_string(),
+        ),
+        (
+            Path::new("/sys/left.txt").to_owned(),
+            "cannot create a file in /sys".into(),
+        ),
+        (dir.clone(), "is a directory; give a file name".into()),
+        (
+            plain.join("left.txt"),
+            format!("{} is not a directory", plain.display()),
+        ),
+    ];
+    if !privileged(&read_only) {
+        cases.push((
+            read_only.join("left.txt"),
+            format!("cannot create a file in {}", read_only.display()),
+        ));
+        cases.push((locked, "Permission denied".into()));
+    }
+    for (save, message) in cases {
+        let r = unaccepted_run(&home, &standin, &save, &[], "a\n");
+        r.assert_usage_error(&message);
+        assert!(
+            standin.requests().is_empty(),
+            "{}: nothing sent",
+            save.display()
+        );
+    }
+}
+
+/// A write that passes the check and fails only at the end (a link to /dev/full: the device
+/// takes the open, then has no space) loses no ID: they follow the error on stderr.
+#[test]
+fn a_save_failed_write_that_fails_at_the_end_leaves_the_ids_on_stderr() {
+    let standin = StandIn::start();
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    std::os::unix::fs::symlink("/dev/full", &save).unwrap();
+    let all = ids(12);
+    for extra in [&[][..], &["-q"], &["--json"]] {
+        let r = unaccepted_run(&home, &standin, &save, extra, &all.join("\n"));
+        assert_eq!(r.code, 1, "{extra:?}: {}", r.stderr);
+        let mut after = (r.stderr.lines())
+            .skip_while(|l| !l.starts_with("sls-retry: error: cannot write --save-failed "));
+        let error = after
+            .next()
+            .unwrap_or_else(|| panic!("{extra:?}: {}", r.stderr));
+        assert!(error.contains("No space left on device"), "{error}");
+        assert!(
+            error.ends_with("the 12 task ids not accepted follow, one per line"),
+            "{error}"
+        );
+        assert_eq!(after.collect::<Vec<_>>(), all, "{extra:?}");
+        let link = std::fs::symlink_metadata(&save).unwrap();
+        assert!(link.file_type().is_symlink(), "the link stays a link");
+    }
+}
+
+/// A symlink is written through and stays a link; a FIFO is written, not replaced.
+#[test]
+fn save_failed_writes_through_symlinks_and_fifos_without_replacing_them() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt, symlink};
+    let standin = StandIn::start();
+    let home = Home::new();
+    let all = ids(3).join("\n") + "\n";
+    let real = home.write("data/real.txt", "old content\n", 0o640);
+    let link = home.path().join("link.txt");
+    symlink("data/real.txt", &link).unwrap();
+    let dangling = home.path().join("dangling.txt");
+    symlink("data/new.txt", &dangling).unwrap();
+    let fifo = home.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+
+    unaccepted_run(&home, &standin, &link, &[], &all);
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), all);
+    let mode = real.metadata().unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "the file keeps its permissions");
+
+    unaccepted_run(&home, &standin, &dangling, &[], &all);
+    assert!(
+        dangling
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("data/new.txt")).unwrap(),
+        all
+    );
+
+    // Opened for reading first and without blocking, so that the run's open for writing finds a
+    // reader and nothing here can wait forever.
+    let mut reader = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let r = unaccepted_run(&home, &standin, &fifo, &[], &all);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let mut got = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut got).unwrap();
+    assert_eq!(got, all);
+    assert!(fifo.symlink_metadata().unwrap().file_type().is_fifo());
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".tmp")),
+        "no temporary file left"
+    );
+}
+
+/// The old writer's temporary name, `<path>.tmp-<pid>`, could be guessed and was followed: a
+/// link planted there had another file overwritten. The run reads its IDs after its checks,
+/// which leaves time to plant one while it waits on stdin.
+#[test]
+fn a_link_planted_at_a_guessable_temporary_name_redirects_nothing() {
+    use std::io::Write as _;
+    let standin = StandIn::start();
+    standin.push_reply(Reply::error(500, "InternalServerError", "").with_header("x", "y"));
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    let victim = home.write("victim.txt", "precious\n", 0o600);
+    let mut child = home
+        .demo_std(&standin)
+        .args(["--retries", "0", "--save-failed", save.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let planted = home.path().join(format!("left.txt.tmp-{}", child.id()));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a\nb\n").unwrap();
+    drop(stdin);
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(
+        save.symlink_metadata().unwrap().is_file(),
+        "a file, not the link"
+    );
+    assert_eq!(std::fs::read_to_string(&save).unwrap(), "a\nb\n");
+}
+
+/// `/dev/null` is written and stays the device; `/dev/stdout` is the run's own stdout, a pipe
+/// or a file, and gets the IDs after the report instead of being replaced.
+#[test]
+fn save_failed_to_dev_null_or_dev_stdout_leaves_them_what_they_are() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let standin = StandIn::start();
+    let home = Home::new();
+    let null = Path::new("/dev/null");
+    let r = unaccepted_run(&home, &standin, null, &[], "a\nb\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("--save-failed"), "{}", r.stderr);
+    assert!(
+        null.symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    let stdout = Path::new("/dev/stdout");
+    let r = unaccepted_run(&home, &standin, stdout, &["-q"], "a\nb\n");
+    assert_eq!((r.code, r.stdout.as_str()), (1, "a\nb\n"), "{}", r.stderr);
+
+    let file = home.write("report.txt", "", 0o600);
+    let inode = file.metadata().unwrap().ino();
+    standin.push_reply(Reply::error(400, "ParameterInvalid", "no"));
+    let out = home
+        .demo_std(&standin)
+        .args(["--save-failed", "/dev/stdout", "a", "b"])
+        .stdout(std::fs::File::create(&file).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("batch 1/1   2 ids  FAILED  400"), "{text}");
+    assert!(
+        text.ends_with("\nretried 0 of 2 task ids in 1 batch: 0 ok, 1 failed\na\nb\n"),
+        "{text}"
+    );
+    assert_eq!(
+        file.metadata().unwrap().ino(),
+        inode,
+        "the same file, not a new one"
+    );
 }

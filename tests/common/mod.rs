@@ -122,6 +122,18 @@ impl Home {
         cmd
     }
 
+    /// `demo()` as a `std::process::Command`, for runs that need a stdout of their own (a file,
+    /// `/dev/full`, a closed pipe) or that are spawned and watched.
+    pub fn demo_std(&self, standin: &StandIn) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"));
+        cmd.env_clear()
+            .env("HOME", self.path())
+            .current_dir(self.path())
+            .envs(DEMO_ENV)
+            .args(demo_target(standin));
+        cmd
+    }
+
     /// Write our profile file at its default location (`~/.config/sls-retry/config.toml`),
     /// private as it should be.
     pub fn profile_file(&self, toml: &str) -> PathBuf {
@@ -155,6 +167,16 @@ pub fn set_mode(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 pub fn set_mode(_: &Path, _: u32) {}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
 
 /// Run and collect what a user would see. `stdin` None is an empty pipe (never a terminal).
 pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Run {

@@ -114,13 +114,10 @@ impl<W: Write> Reporter<W> {
     }
 
     /// The exit status of a run that earned `earned`: a report that could not be written
-    /// fails it, whatever was accepted, so a script never goes on with a truncated report.
+    /// fails it, whatever was accepted, so a script never goes on with a truncated report; so
+    /// do task IDs left out of it.
     fn exit(&self, earned: Exit) -> Exit {
-        if self.write_failed {
-            Exit::Failure
-        } else {
-            earned
-        }
+        earned.or_failure(self.write_failed || self.skipped > 0)
     }
 
     pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
@@ -278,7 +275,7 @@ impl<W: Write> Reporter<W> {
         if let Some(line) = line {
             self.write(&line);
         }
-        self.exit(if self.failed + self.not_sent + self.skipped == 0 {
+        self.exit(if self.failed + self.not_sent == 0 {
             Exit::Success
         } else {
             Exit::Failure

@@ -1,6 +1,6 @@
 //! Sending the batches: `--jobs` workers sharing the run's one client (one keep-alive
 //! connection each), outcomes handed back in input order, and the run stopped early by an error
-//! every batch would meet, a signal, or a reader that went away (SPEC 2.5).
+//! every batch would meet, a signal, or a report that can no longer be written.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -43,12 +43,17 @@ impl Sender<'_> {
         let next = AtomicUsize::new(0);
         let stop: Mutex<Option<Stop>> = Mutex::new(None);
         let stopped = AtomicBool::new(false);
-        let (done, results) = mpsc::channel::<(usize, Outcome)>();
+        // Each outcome travels with a way to say "handled": a worker takes its next batch only
+        // once the report has taken in its last outcome, so a report that stopped (a closed or
+        // full stdout) stops the sending at once, however busy the machine, and without a slow
+        // batch holding the other workers back.
+        let (done, results) = mpsc::channel::<(usize, Outcome, mpsc::SyncSender<()>)>();
 
         std::thread::scope(|scope| {
             for _ in 0..self.jobs.clamp(1, batches.len().max(1)) {
                 let done = done.clone();
                 let (next, stop, stopped) = (&next, &stop, &stopped);
+                let (handled, taken_in) = mpsc::sync_channel::<()>(1);
                 scope.spawn(move || {
                     loop {
                         if stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some() {
@@ -78,7 +83,9 @@ impl Sender<'_> {
                             }
                             stopped.store(true, Ordering::SeqCst);
                         }
-                        if done.send((i, outcome)).is_err() {
+                        if done.send((i, outcome, handled.clone())).is_err()
+                            || taken_in.recv().is_err()
+                        {
                             return;
                         }
                     }
@@ -89,7 +96,7 @@ impl Sender<'_> {
             // Hand outcomes on in input order as they complete.
             let mut pending = BTreeMap::new();
             let mut emitted = 0;
-            for (i, outcome) in results.iter() {
+            for (i, outcome, handled) in results.iter() {
                 pending.insert(i, outcome);
                 while let Some(outcome) = pending.remove(&emitted) {
                     if !emit(&batches[emitted], &outcome) {
@@ -102,6 +109,7 @@ impl Sender<'_> {
                     }
                     emitted += 1;
                 }
+                let _ = handled.send(());
             }
             // Every worker has finished: what was never taken was not sent.
             let stop = stop.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -1,10 +1,15 @@
 //! Talking to SLS: one ureq `Agent` per run (one keep-alive connection for every batch), request
 //! building with the endpoint/Host rule, signing, and turning the answer into an `Outcome`.
+//!
+//! Whatever a server answers is judged here and never panics: a 200 is accepted by its status line
+//! alone, its headers and body unread where they are not the answer; its `Date` corrects the
+//! signing clock only to a time a signature can carry (see `clock`).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::clock::{self, Reading};
 use crate::config::Config;
 use crate::credentials::Credentials;
 use crate::diag::Diag;
@@ -15,6 +20,8 @@ use crate::listing::{self, Listing};
 use crate::outcome::{Outcome, RawResponse, Status};
 use crate::policy::{self, Policy};
 use crate::sign::{self, SignatureVersion, Signed};
+use crate::status_line;
+use crate::untrusted::excerpt;
 use crate::window::Window;
 
 /// A full GetShipperStatus page is some 200 KiB; anything far bigger is not SLS talking.
@@ -31,6 +38,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether the body of a 200 is the answer (a listing page). RetryShipperTask's 200 says all
+    /// there is in its status line, so its headers and body are never needed.
+    fn answer_is_body(&self) -> bool {
+        self.method == "GET"
+    }
+
     /// The request as text for a terminal, signature and STS token redacted, the body's task IDs
     /// escaped.
     pub fn redacted(&self) -> String {
@@ -68,9 +81,12 @@ pub struct Client {
     timeout: Duration,
     policy: Policy,
     interrupt: Interrupt,
-    /// Seconds to add to the local clock when signing (learnt from RequestTimeExpired).
+    /// Seconds to add to the local clock when signing (learnt from a refused request time).
     clock_offset: AtomicI64,
+    /// The clock was corrected, and the user told so.
     skew_warned: AtomicBool,
+    /// A refused request time could not be corrected, and the user told why.
+    uncorrected_warned: AtomicBool,
     /// When throttled, every worker waits until then: the pool backs off as one, instead of
     /// the other workers hammering on.
     paused_until: Mutex<Option<Instant>>,
@@ -78,7 +94,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: &Config, interrupt: Interrupt) -> Client {
-        let agent = ureq::Agent::config_builder()
+        let http = ureq::Agent::config_builder()
             // SLS errors are data to report, not Rust errors.
             .http_status_as_error(false)
             // A redirect is not something SLS does; report it instead of following it with our
@@ -91,8 +107,13 @@ impl Client {
             // One keep-alive connection per worker, kept between batches.
             .max_idle_connections(config.jobs.max(1))
             .max_idle_connections_per_host(config.jobs.max(1))
-            .build()
-            .new_agent();
+            .build();
+        // ureq's own connector, watched for status lines (see status_line).
+        let agent = ureq::Agent::with_parts(
+            http,
+            status_line::connector(),
+            ureq::unversioned::resolver::DefaultResolver::default(),
+        );
         Client {
             agent,
             endpoint: config.endpoint.clone(),
@@ -104,6 +125,7 @@ impl Client {
             interrupt,
             clock_offset: AtomicI64::new(0),
             skew_warned: AtomicBool::new(false),
+            uncorrected_warned: AtomicBool::new(false),
             paused_until: Mutex::new(None),
         }
     }
@@ -223,9 +245,10 @@ impl Client {
     /// Send a request built by `build` (given the signing time) and classify the answer; the
     /// body comes back for callers that read it.
     ///
-    /// Transient failures are retried with backoff, each attempt signed anew; a
-    /// RequestTimeExpired answer corrects our clock by the server's `Date` and is retried at once.
-    /// After a signal, no further attempt is made.
+    /// Transient failures are retried with backoff, each attempt signed anew; a refused request
+    /// time (RequestTimeExpired, RequestTimeTooSkewed) corrects our clock by the server's `Date`
+    /// and is retried at once, when there is something to correct. After a signal, no further
+    /// attempt is made.
     fn exchange(
         &self,
         build: impl Fn(SystemTime) -> Prepared,
@@ -240,14 +263,16 @@ impl Client {
         }
         loop {
             attempts += 1;
-            let prepared = build(self.now());
+            // The offset this attempt is signed with: another worker may change it meanwhile.
+            let offset = self.clock_offset.load(Ordering::Relaxed);
+            let prepared = build(clock::signing_time(SystemTime::now(), offset));
             diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
             let sent = Instant::now();
             let (mut outcome, response, transient_transport) = match self.send(&prepared) {
-                Ok(resp) => (
-                    Outcome::from_response(&resp, sent.elapsed()),
-                    Some(resp),
-                    false,
+                Ok(answer) => (
+                    Outcome::from_response(&answer.response, sent.elapsed()),
+                    Some(answer.response),
+                    answer.transient,
                 ),
                 Err(err) => (
                     Outcome::transport(&self.describe(&err), sent.elapsed()),
@@ -256,19 +281,20 @@ impl Client {
                 ),
             };
             outcome.attempts = attempts;
-            let server_date = response.as_ref().and_then(|r| r.date.as_deref());
             let skew = policy::is_clock_skew(&outcome) && !skew_corrected;
             let transient = policy::is_transient(&outcome, transient_transport);
             let retry = (skew || transient) && self.interrupt.signal().is_none();
             let wait = match (retry, skew) {
-                (true, true) => self
-                    .correct_clock(server_date, diag)
-                    .map(|()| Duration::ZERO),
+                (true, true) => {
+                    let date = response.as_ref().and_then(|r| r.date.as_deref());
+                    self.correct_clock(&outcome, date, offset, diag)
+                        .then_some(Duration::ZERO)
+                }
                 (true, false) if retries_left > 0 => {
                     let retry_after = response
                         .as_ref()
                         .and_then(|r| r.retry_after.as_deref())
-                        .and_then(parse_retry_after);
+                        .and_then(|v| policy::parse_retry_after(v, SystemTime::now()));
                     let n = self.policy.retries - retries_left + 1;
                     Some(self.policy.backoff(n, retry_after, fastrand::f64()))
                 }
@@ -334,26 +360,25 @@ impl Client {
         }
     }
 
-    /// Our clock as the server sees it: the local time plus the offset learnt from a
-    /// RequestTimeExpired answer.
-    fn now(&self) -> SystemTime {
-        let offset = self.clock_offset.load(Ordering::Relaxed);
-        let local = SystemTime::now();
-        if offset >= 0 {
-            local + Duration::from_secs(offset as u64)
-        } else {
-            local - Duration::from_secs(offset.unsigned_abs())
-        }
-    }
-
-    /// Learn the offset from the server's `Date`; warn once. `None` when there is no usable
-    /// `Date` (then the failure stands).
-    fn correct_clock(&self, server_date: Option<&str>, diag: &Diag) -> Option<()> {
-        let server = httpdate::parse_http_date(server_date?).ok()?;
-        let local = SystemTime::now();
-        let offset = match server.duration_since(local) {
-            Ok(ahead) => ahead.as_secs() as i64,
-            Err(behind) => -(behind.duration().as_secs() as i64),
+    /// After a request signed with the offset `signed_with` had its time refused (`refused`),
+    /// learn the offset from the server's `Date` and say so once. False when there is nothing to
+    /// correct: the `Date` is missing, unusable, or agrees with the clock the request was signed
+    /// with (signing again with it would be refused the same way); the failure then stands, and
+    /// the user is told why once.
+    fn correct_clock(
+        &self,
+        refused: &Outcome,
+        date: Option<&str>,
+        signed_with: i64,
+        diag: &Diag,
+    ) -> bool {
+        let reading = clock::read_date(date, SystemTime::now(), signed_with);
+        let Reading::Offset(offset) = reading else {
+            if !self.uncorrected_warned.swap(true, Ordering::Relaxed) {
+                let code = refused.error_code.as_deref().unwrap_or("");
+                diag.warn(&not_corrected(code, date, reading));
+            }
+            return false;
         };
         self.clock_offset.store(offset, Ordering::Relaxed);
         if !self.skew_warned.swap(true, Ordering::Relaxed) {
@@ -364,10 +389,13 @@ impl Client {
                 if offset > 0 { "behind" } else { "ahead of" }
             ));
         }
-        Some(())
+        true
     }
 
-    fn send(&self, prepared: &Prepared) -> Result<RawResponse, ureq::Error> {
+    /// Send `prepared` and read its answer as far as it is needed: the status line alone for a
+    /// 200 to RetryShipperTask, the body too for a listing page or an error. `Err` only when no
+    /// status line came.
+    fn send(&self, prepared: &Prepared) -> Result<Answer, ureq::Error> {
         let mut request = ureq::http::Request::builder()
             .method(prepared.method)
             .uri(&prepared.url)
@@ -376,30 +404,77 @@ impl Client {
             request = request.header(*name, value);
         }
         let request = request.body(prepared.body.as_slice())?;
-        let mut response = self.agent.run(request)?;
+        let needs_body = |status: u16| status != 200 || prepared.answer_is_body();
+        match status_line::watch(|| self.agent.run(request)) {
+            (Ok(response), _) => {
+                let needs_body = needs_body(response.status().as_u16());
+                Ok(self.read_answer(response, needs_body))
+            }
+            // ureq refused the head, but the status line says what the server did.
+            (Err(err), Some(status)) => Ok(Answer {
+                response: RawResponse {
+                    status,
+                    unreadable: needs_body(status).then(|| {
+                        format!("the answer's head could not be read: {}", self.why(&err))
+                    }),
+                    ..RawResponse::default()
+                },
+                transient: is_transient_transport(&err),
+            }),
+            (Err(err), None) => Err(err),
+        }
+    }
+
+    /// The headers of `response` that classification needs, and its body if `needs_body`.
+    fn read_answer(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        needs_body: bool,
+    ) -> Answer {
+        // Server text, read lossily: a byte that is not UTF-8 spoils one value, not the answer.
         let header = |name: &str| {
             response
                 .headers()
                 .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
-        let (request_id, location) = (header("x-log-requestid"), header("location"));
-        let (date, retry_after) = (header("date"), header("retry-after"));
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()?;
-        Ok(RawResponse {
-            status,
-            request_id,
-            location,
-            date,
-            retry_after,
-            body,
-        })
+        let mut answer = Answer {
+            response: RawResponse {
+                status: response.status().as_u16(),
+                request_id: header("x-log-requestid"),
+                location: header("location"),
+                date: header("date"),
+                retry_after: header("retry-after"),
+                ..RawResponse::default()
+            },
+            transient: false,
+        };
+        if needs_body {
+            let body = response.body_mut().with_config().limit(MAX_BODY_BYTES);
+            match body.read_to_vec() {
+                Ok(body) => answer.response.body = body,
+                Err(ureq::Error::BodyExceedsLimit(_)) => {
+                    let mib = MAX_BODY_BYTES / (1024 * 1024);
+                    answer.response.unreadable =
+                        Some(format!("the answer's body is over {mib} MiB"));
+                }
+                Err(err) => {
+                    let why = format!("the answer's body could not be read: {}", self.why(&err));
+                    answer.response.unreadable = Some(why);
+                    answer.transient = is_transient_transport(&err);
+                }
+            }
+        }
+        answer
+    }
+
+    /// Why an answer could not be read to its end: what `describe` says of the connection
+    /// failing, or ureq's own words on what it refused.
+    fn why(&self, err: &ureq::Error) -> String {
+        match err {
+            ureq::Error::Timeout(_) | ureq::Error::Io(_) => self.describe(err),
+            other => other.to_string(),
+        }
     }
 
     /// One line for a transport failure, saying what to check.
@@ -435,37 +510,29 @@ fn is_transient_transport(err: &ureq::Error) -> bool {
     )
 }
 
-/// `Retry-After`: seconds, or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+/// Why a refused request time (`code`) was not corrected by the server's `date`, read as
+/// `reading`. With a zero offset there is no skew to name: the clocks agree, so the cause is
+/// elsewhere, and a retry signed with the same clock would be refused the same way.
+fn not_corrected(code: &str, date: Option<&str>, reading: Reading) -> String {
+    let answered = format!("the server answered {code}");
+    let check = "check the local clock (e.g. NTP)";
+    match (reading, date) {
+        (Reading::Agrees, _) => format!(
+            "{answered}, yet its Date agrees with the clock the request was signed with: this is \
+             no clock skew to correct, so the batch is not retried (a proxy holding requests \
+             back, or a Date that is not the server's, may be the cause)"
+        ),
+        (_, None) => format!("{answered} without a Date: the clock cannot be corrected; {check}"),
+        (_, Some(date)) => format!(
+            "{answered} with a Date the clock cannot be set to (\"{}\"); {check}",
+            excerpt(date, 64)
+        ),
     }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
-        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        let got = parse_retry_after(&soon).unwrap();
-        assert!(
-            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
-            "{got:?}"
-        );
-        assert_eq!(
-            parse_retry_after("Mon, 01 Jan 2001 00:00:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-    }
+/// What came back for one attempt that got a status line.
+struct Answer {
+    response: RawResponse,
+    /// The part of the answer that was needed could not be read, for a reason that may pass.
+    transient: bool,
 }

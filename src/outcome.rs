@@ -27,6 +27,9 @@ pub struct RawResponse {
     pub date: Option<String>,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
+    /// Why the answer could not be read past its status line (headers ureq refuses, a body too
+    /// large or cut short), when the rest of it was needed.
+    pub unreadable: Option<String>,
 }
 
 /// The result of one batch, as reported.
@@ -42,10 +45,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Classify an HTTP response: 200 is accepted, anything else failed with the server's code.
+    /// Classify an HTTP response: 200 is accepted, whatever else it holds, unless it could not be
+    /// read where its body is the answer (`unreadable`); anything else failed with the server's
+    /// code. SLS answers 200 and nothing else when it does what was asked, so another 2xx is no
+    /// success either.
     pub fn from_response(resp: &RawResponse, elapsed: Duration) -> Outcome {
         let request_id = resp.request_id.as_deref().map(|id| excerpt(id, 64));
-        if (200..300).contains(&resp.status) {
+        if resp.status == 200 && resp.unreadable.is_none() {
             return Outcome {
                 status: Status::Ok,
                 http_status: Some(resp.status),
@@ -56,7 +62,11 @@ impl Outcome {
                 elapsed,
             };
         }
-        let (error_code, error_message) = if (300..400).contains(&resp.status) {
+        let (error_code, error_message) = if let Some(why) = &resp.unreadable {
+            (None, excerpt(why, EXCERPT_CHARS))
+        } else if (200..300).contains(&resp.status) {
+            (None, format!("unexpected status {}", resp.status))
+        } else if (300..400).contains(&resp.status) {
             let to = resp.location.as_deref().unwrap_or("(no Location)");
             (
                 None,
@@ -241,6 +251,35 @@ mod tests {
 
         let (_, msg) = parse_error_body("x".repeat(10_000).as_bytes());
         assert!(msg.chars().count() < 250, "{}", msg.len());
+    }
+
+    #[test]
+    fn only_200_is_success_and_a_200_needed_but_unreadable_is_not() {
+        for status in [201, 202, 204, 206, 299] {
+            let e = Outcome::from_response(&resp(status, ""), Duration::ZERO);
+            assert_eq!(e.status, Status::Failed, "{status}");
+            assert_eq!(e.http_status, Some(status));
+            assert_eq!(
+                e.error_message.unwrap(),
+                format!("unexpected status {status}")
+            );
+        }
+        let mut r = resp(200, "{\"errorCode\":\"X\"}");
+        r.date = Some("garbage".into());
+        assert_eq!(
+            Outcome::from_response(&r, Duration::ZERO).status,
+            Status::Ok
+        );
+        r.unreadable = Some("the answer's body is over 16 MiB".into());
+        let e = Outcome::from_response(&r, Duration::ZERO);
+        assert_eq!(
+            (e.status, e.http_status, e.error_code),
+            (Status::Failed, Some(200), None)
+        );
+        assert_eq!(
+            e.error_message.as_deref(),
+            Some("the answer's body is over 16 MiB")
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! What to do after an attempt fails (SPEC 2.5): retry it with backoff (transient), correct the
-//! clock and retry (RequestTimeExpired), or stop the run (an error every batch would meet).
-//! Pure: the jitter's random number is passed in.
+//! What to do after an attempt fails: retry it with backoff (transient), as long as the server's
+//! `Retry-After` asks (up to a minute), correct the clock and retry (RequestTimeExpired,
+//! RequestTimeTooSkewed), or stop the run (an error every batch would meet).
+//! Pure: the jitter's random number and the current time are passed in.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::outcome::{Outcome, Status};
 
@@ -69,14 +70,16 @@ pub fn is_throttling(outcome: &Outcome) -> bool {
     }
 }
 
-/// Is this failure worth another attempt? Transport failures (`transient_transport`), 5xx
-/// gateway/server errors, 429, and the 403 throttling codes.
+/// Is this failure worth another attempt? Transport failures (`transient_transport`: the answer
+/// never came, or a 200 could not be read to its end), 5xx gateway/server errors, 429, and the 403
+/// throttling codes.
 pub fn is_transient(outcome: &Outcome, transient_transport: bool) -> bool {
     if outcome.status != Status::Failed {
         return false;
     }
     match outcome.http_status {
-        None => transient_transport,
+        // A 200 fails only when a body that was needed could not be read.
+        None | Some(200) => transient_transport,
         Some(500 | 502 | 503 | 504 | 429) => true,
         Some(403) => outcome
             .error_code
@@ -86,9 +89,46 @@ pub fn is_transient(outcome: &Outcome, transient_transport: bool) -> bool {
     }
 }
 
-/// Is this the client's clock being too far off the server's?
+/// Is this the client's clock being too far off the server's? SLS names it either way.
 pub fn is_clock_skew(outcome: &Outcome) -> bool {
-    outcome.http_status == Some(400) && outcome.error_code.as_deref() == Some("RequestTimeExpired")
+    outcome.http_status == Some(400)
+        && matches!(
+            outcome.error_code.as_deref(),
+            Some("RequestTimeExpired" | "RequestTimeTooSkewed")
+        )
+}
+
+/// A `Retry-After` value at time `now`: plain decimal seconds (`2`, `1.5`, any number of digits)
+/// or an HTTP date, at most `MAX_RETRY_AFTER`. Anything else (a sign, an exponent, `inf`, `NaN`,
+/// garbage) is `None`: the backoff alone decides then.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim_matches([' ', '\t']);
+    let asked = match decimal_seconds(value) {
+        Some(asked) => asked,
+        None => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(asked.min(MAX_RETRY_AFTER))
+}
+
+/// `digits[.digits]`, saturating: only the bound matters past a minute.
+fn decimal_seconds(value: &str) -> Option<Duration> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let secs = whole.bytes().fold(0u64, |n, b| {
+        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    });
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Duration::new(secs, nanos))
 }
 
 /// An error that every other batch would meet the same way: the run stops, with this hint.
@@ -160,6 +200,7 @@ mod tests {
             (403, Some("Unauthorized")),
             (404, Some("ProjectNotExist")),
             (400, Some("RequestTimeExpired")),
+            (204, None),
         ] {
             assert!(
                 !is_transient(&failed(Some(status), code), true),
@@ -226,5 +267,70 @@ mod tests {
             p.backoff(1, Some(Duration::from_secs(3600)), 0.5),
             MAX_RETRY_AFTER
         );
+    }
+
+    #[test]
+    fn both_names_of_a_refused_request_time_are_clock_skew() {
+        for code in ["RequestTimeExpired", "RequestTimeTooSkewed"] {
+            assert!(is_clock_skew(&failed(Some(400), Some(code))), "{code}");
+        }
+        assert!(!is_clock_skew(&failed(
+            Some(400),
+            Some("InvalidRequestTime")
+        )));
+        assert!(!is_clock_skew(&failed(
+            Some(403),
+            Some("RequestTimeTooSkewed")
+        )));
+    }
+
+    #[test]
+    fn retry_after_in_decimal_seconds_or_as_a_date_capped_at_a_minute() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_748_779_200);
+        let secs = |s: f64| Some(Duration::from_secs_f64(s));
+        for (value, want) in [
+            ("7", secs(7.0)),
+            (" 0 ", secs(0.0)),
+            ("1.5", secs(1.5)),
+            ("0.25", secs(0.25)),
+            ("2.000000000001", secs(2.0)),
+            ("007", secs(7.0)),
+            ("60", secs(60.0)),
+            ("61", secs(60.0)),
+            ("3600", secs(60.0)),
+            ("99999999999999999999", secs(60.0)),
+            ("99999999999999999999.99999999999999", secs(60.0)),
+        ] {
+            assert_eq!(parse_retry_after(value, now), want, "{value:?}");
+        }
+        let soon = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&soon, now), secs(30.0));
+        let late = httpdate::fmt_http_date(now + Duration::from_secs(3600));
+        assert_eq!(parse_retry_after(&late, now), Some(MAX_RETRY_AFTER));
+        let past = "Mon, 01 Jan 2001 00:00:00 GMT";
+        assert_eq!(parse_retry_after(past, now), Some(Duration::ZERO));
+        for ignored in [
+            "",
+            " ",
+            "-1",
+            "+1",
+            "-0.5",
+            "1e3",
+            "1E3",
+            "1.",
+            ".5",
+            "1.5.2",
+            "0x10",
+            "inf",
+            "NaN",
+            "infinity",
+            "soon",
+            "1 2",
+            "1,5",
+            "\u{661}",
+            "Fri, 31 Dec 10000 23:59:59 GMT",
+        ] {
+            assert_eq!(parse_retry_after(ignored, now), None, "{ignored:?}");
+        }
     }
 }

@@ -369,6 +369,40 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
 }
 
 #[test]
+fn a_listing_page_that_cannot_be_read_is_a_failed_listing() {
+    let standin = StandIn::builder().generated_tasks(50, 3).build();
+    // Too large: the same page would be too large again, so it is not fetched again.
+    let huge = format!(
+        "{{\"count\": 0, \"total\": 0, \"tasks\": []}}{}",
+        " ".repeat(17 << 20)
+    );
+    standin.push_reply(Reply::raw(200, "application/json", huge));
+    let r = sls_retry(&standin, &["--list"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("HTTP 200 (the answer's body is over 16 MiB)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    assert_eq!(standin.requests().len(), 1);
+
+    // A head ureq refuses: a 200 that says nothing readable.
+    standin.push_reply(Reply::raw(200, "application/json", "{}").with_raw_header("no colon here"));
+    let r = sls_retry(&standin, &["--failed", "--retries", "0"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("HTTP 200 (the answer's head could not be read: "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was retried"), "{}", r.stderr);
+    assert!(standin.accepted_ids().is_empty());
+}
+
+#[test]
 fn a_cron_line_with_a_profile_just_works() {
     let standin = StandIn::builder().generated_tasks(400, 13).build();
     let home = Home::new();

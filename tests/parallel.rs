@@ -173,3 +173,37 @@ fn the_progress_bar_appears_on_a_terminal_only() {
     assert!(!shown("--json").contains("batches  "), "no bar with --json");
     assert!(!shown("-q").contains("batches  "), "no bar with -q");
 }
+
+#[test]
+fn every_worker_refused_for_a_skewed_clock_is_corrected_and_retried() {
+    // The four workers' first requests are all refused before any answer has corrected the
+    // clock; the later corrections must not be taken for a server agreeing with the clock.
+    let standin = StandIn::builder()
+        .clock_skew_secs(3600)
+        .delay(Duration::from_millis(100))
+        .build();
+    let all = ids(8);
+    let r = sls_retry(
+        &standin,
+        &["--jobs", "4", "--batch-size", "1"],
+        Some(&all.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(standin.peak_concurrency(), 4);
+    let mut accepted = standin.accepted_ids();
+    accepted.sort();
+    assert_eq!(accepted, all, "each accepted once");
+    let refused = standin
+        .requests()
+        .iter()
+        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
+        .count();
+    assert_eq!(refused, 4, "one per worker, before the first correction");
+    assert_eq!(
+        r.stderr.matches("warning: the local clock is").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("agrees"), "{}", r.stderr);
+}

@@ -1,19 +1,111 @@
 //! Property tests for everything that reads untrusted input: the stdin parsers (plain, JSON
-//! array, GetShipperStatus documents), the error-body parser, endpoints and times. Whatever the
-//! bytes, they return a value or a one-line error, never panic, and never pass control
-//! characters, bidirectional overrides or invisible characters from a server on to a terminal.
+//! array, GetShipperStatus documents), the error-body parser, endpoints and times, a server's
+//! `Date` and the signing clock it corrects, `Retry-After`, and status lines. Whatever the bytes,
+//! they return a value or a one-line error, never panic, never pass control characters,
+//! bidirectional overrides or invisible characters from a server on to a terminal, and never hand
+//! the signers a time they cannot write.
 //!
 //! `cargo test --test properties` runs a few hundred cases each; for a long fuzzing run:
 //! `PROPTEST_CASES=200000 cargo test --release --locked --test properties`.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use proptest::prelude::*;
 
+use sls_retry::clock::{self, Reading};
+use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::endpoint::Endpoint;
 use sls_retry::ids::{self, TaskId};
 use sls_retry::listing;
 use sls_retry::outcome::{Outcome, RawResponse, Status, parse_error_body};
+use sls_retry::policy::{self, MAX_RETRY_AFTER};
+use sls_retry::sign::{self, SignatureVersion};
+use sls_retry::status_line;
 use sls_retry::untrusted;
 use sls_retry::window;
+
+/// 9999-12-31T23:59:59Z: the last second an HTTP date (and v4's `yyyymmdd`) can write.
+const LAST_SIGNABLE: i64 = 253_402_300_799;
+
+/// Unix seconds to a time, before 1970 too.
+fn time(secs: i64) -> SystemTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    }
+}
+
+/// Local clocks from before 1970 to past 9999, most of them plausible.
+fn local_clock() -> impl Strategy<Value = SystemTime> {
+    prop_oneof![
+        3 => (1_500_000_000i64..2_500_000_000).prop_map(time),
+        1 => (-1_000_000_000i64..LAST_SIGNABLE + 1_000_000_000).prop_map(time),
+        1 => prop_oneof![Just(0i64), Just(LAST_SIGNABLE), Just(LAST_SIGNABLE + 1), Just(-1)].prop_map(time),
+    ]
+}
+
+/// What a server may send as `Date`: real HTTP dates of any year a parser takes, the same cut or
+/// bent, and any text at all.
+fn date_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0i64..=LAST_SIGNABLE).prop_map(|secs| httpdate::fmt_http_date(time(secs))),
+        (LAST_SIGNABLE - 30 * 86_400..=LAST_SIGNABLE)
+            .prop_map(|secs| httpdate::fmt_http_date(time(secs))),
+        ((0i64..=LAST_SIGNABLE), 0usize..40, any::<char>()).prop_map(|(secs, at, c)| {
+            let mut date: Vec<char> = httpdate::fmt_http_date(time(secs)).chars().collect();
+            let at = at.min(date.len() - 1);
+            date[at] = c;
+            date.into_iter().collect()
+        }),
+        "(Mon|Sun|Fri), [0-9]{1,3} (Jan|Dec|Feb) [0-9]{1,6} [0-9]{1,3}:[0-9]{2}:[0-9]{2} (GMT|UTC)",
+        any::<String>(),
+    ]
+}
+
+/// What a server may send as `Retry-After`.
+fn retry_after_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9]{1,30}",
+        "[0-9]{1,30}\\.[0-9]{1,30}",
+        "[ \t]{0,2}[-+]?[0-9.eE]{0,12}[ \t]{0,2}",
+        "(inf|NaN|-inf|infinity|1e3|0x1F|\u{661})",
+        (0i64..=LAST_SIGNABLE).prop_map(|secs| httpdate::fmt_http_date(time(secs))),
+        any::<String>(),
+    ]
+}
+
+/// Sign a request at `now` with both signatures: this is where a time out of range would panic.
+fn sign_both_ways(now: SystemTime) {
+    let creds = Credentials {
+        access_key_id: "LTAIexample".into(),
+        access_key_secret: Secret::new("secret"),
+        security_token: None,
+    };
+    let request = sign::Request {
+        method: "PUT",
+        path: "/logstores/l/shipper/s/tasks",
+        query: &[],
+        host: "p.cn-hangzhou.log.aliyuncs.com",
+        content_type: Some("application/json"),
+        body: b"[\"a\"]",
+    };
+    let v4 = SignatureVersion::V4 {
+        region: "cn-hangzhou".into(),
+    };
+    for version in [SignatureVersion::V1, v4] {
+        let _ = sign::sign(&request, &creds, &version, now);
+    }
+}
+
+/// Whole seconds since 1970 (negative before).
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
+    }
+}
 
 /// Bytes that look like what stdin may hold: mostly text and JSON punctuation, sometimes junk.
 fn stdin_like() -> impl Strategy<Value = Vec<u8>> {
@@ -127,5 +219,59 @@ proptest! {
         if let Err(e) = window::parse_time(&text, "--from") {
             prop_assert!(!e.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn a_server_date_never_sets_the_clock_to_a_time_the_signers_cannot_write(
+        date in date_like(),
+        local in local_clock(),
+        offset in prop_oneof![Just(0i64), -400_000_000_000i64..400_000_000_000, any::<i64>()],
+    ) {
+        let reading = clock::read_date(Some(&date), local, offset);
+        let parsed = httpdate::parse_http_date(date.trim()).ok();
+        match reading {
+            Reading::Missing => prop_assert!(parsed.is_none(), "{date:?}"),
+            Reading::Unusable | Reading::Agrees => prop_assert!(parsed.is_some(), "{date:?}"),
+            Reading::Offset(new) => {
+                // The corrected clock is the server's, to the second, and signable.
+                let corrected = clock::signing_time(local, new);
+                let server = unix(parsed.unwrap());
+                prop_assert!((unix(corrected) - server).abs() <= 1, "{date:?} {new}");
+                prop_assert!(new.abs_diff(offset) > 1);
+                sign_both_ways(corrected);
+            }
+        }
+        let signing = clock::signing_time(local, offset);
+        prop_assert!((0..=LAST_SIGNABLE).contains(&unix(signing)), "{signing:?}");
+        sign_both_ways(signing);
+    }
+
+    #[test]
+    fn retry_after_is_at_most_a_minute_and_only_decimal_seconds_or_a_date(
+        value in retry_after_like(),
+        now in local_clock(),
+    ) {
+        let got = policy::parse_retry_after(&value, now);
+        let trimmed = value.trim_matches([' ', '\t']);
+        let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, "0"));
+        let decimal = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if decimal(whole) && decimal(fraction) {
+            let secs: f64 = trimmed.parse().unwrap();
+            let want = if secs >= 60.0 { MAX_RETRY_AFTER } else { Duration::from_secs_f64(secs) };
+            let got = got.unwrap();
+            prop_assert!(got.abs_diff(want) < Duration::from_millis(1), "{value:?}: {got:?}");
+        } else if httpdate::parse_http_date(trimmed).is_err() {
+            prop_assert_eq!(got, None, "{:?}", value);
+        }
+        if let Some(wait) = got {
+            prop_assert!(wait <= MAX_RETRY_AFTER);
+        }
+    }
+
+    #[test]
+    fn status_lines_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64), status in 100u16..1000) {
+        let _ = status_line::parse(&bytes);
+        let line = format!("HTTP/1.1 {status} Whatever\r\n");
+        prop_assert_eq!(status_line::parse(line.as_bytes()), Some(status));
     }
 }

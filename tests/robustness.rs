@@ -896,3 +896,243 @@ fn save_failed_to_dev_null_or_dev_stdout_leaves_them_what_they_are() {
         "the same file, not a new one"
     );
 }
+
+/// The run's batch lines, and how many requests the stand-in received.
+fn sent(standin: &StandIn) -> usize {
+    standin.requests().len()
+}
+
+/// A 400 RequestTimeExpired answer carrying `date` as its Date (`None`: no Date at all).
+fn expired_with_date(date: Option<&str>) -> Reply {
+    let reply = Reply::error(400, "RequestTimeExpired", "Request time has been expired.");
+    match date {
+        Some(date) => reply.with_header("Date", date),
+        None => reply.without_date(),
+    }
+}
+
+#[test]
+fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
+    let standin = StandIn::start();
+    standin.push_proxy_reply(expired_with_date(Some("Fri, 31 Dec 9999 23:59:59 GMT")));
+    // Were the clock corrected to that date, the next signature, two seconds on, would fall past
+    // the last second an HTTP date can carry.
+    standin.push_proxy_reply(Reply::raw(503, "", "").with_header("Retry-After", "2"));
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    let save = save.to_str().unwrap();
+    let r = sls_retry(&home, &standin, &["--save-failed", save, "a"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "batch 1/1   1 ids  FAILED  400  RequestTimeExpired: Request time has been expired."
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[1].ends_with("0 ok, 1 failed"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(save).unwrap(), "a\n");
+    assert_eq!(sent(&standin), 1, "no correction, so no second attempt");
+    assert!(
+        r.stderr.contains("warning: the server answered RequestTimeExpired with a Date the clock cannot be set to (\"Fri, 31 Dec 9999 23:59:59 GMT\")"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_missing_or_garbage_date_means_no_correction() {
+    let cases = [
+        (None, "without a Date: the clock cannot be corrected"),
+        (
+            Some("yesterday, around noon"),
+            "with a Date the clock cannot be set to (\"yesterday, around noon\")",
+        ),
+        (
+            Some("Fri, 31 D\u{e9}c 2027 10:00:00 GMT"),
+            "with a Date the clock cannot be set to (\"Fri, 31 D\u{e9}c 2027 10:00:00 GMT\")",
+        ),
+    ];
+    for (date, warning) in cases {
+        let standin = StandIn::start();
+        standin.push_reply(expired_with_date(date));
+        let home = Home::new();
+        let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+        assert_eq!(r.code, 1, "{date:?}: {}", r.stderr);
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        assert!(
+            lines[0].contains("FAILED  400  RequestTimeExpired: Request time has been expired."),
+            "{date:?}: {}",
+            lines[0]
+        );
+        assert!(lines[1].contains("ok      200"), "{date:?}: {}", lines[1]);
+        assert_eq!(sent(&standin), 2, "{date:?}: each batch sent once");
+        let warning = format!("warning: the server answered RequestTimeExpired {warning}");
+        assert!(r.stderr.contains(&warning), "{date:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn request_time_too_skewed_is_corrected_like_request_time_expired() {
+    let standin = StandIn::builder()
+        .clock_skew_secs(-7200)
+        .request_time_code("RequestTimeTooSkewed")
+        .build();
+    let home = Home::new();
+    let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(standin.accepted_ids(), ["a", "b"]);
+    let skewed = standin
+        .requests()
+        .iter()
+        .filter(|q| q.error_code.as_deref() == Some("RequestTimeTooSkewed"))
+        .count();
+    assert_eq!(skewed, 1, "the first answer corrects the clock for the run");
+    assert!(
+        r.stderr
+            .contains("warning: the local clock is 7200 seconds ahead of the server's")
+            || r.stderr
+                .contains("warning: the local clock is 7199 seconds ahead of the server's")
+            || r.stderr
+                .contains("warning: the local clock is 7201 seconds ahead of the server's"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_request_time_refusal_from_a_server_whose_clock_agrees_is_not_retried() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::error(
+        400,
+        "RequestTimeExpired",
+        "Request time has been expired.",
+    ));
+    let home = Home::new();
+    let r = sls_retry(&home, &standin, &["a"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("FAILED  400  RequestTimeExpired: Request time has been expired."),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(sent(&standin), 1);
+    assert!(!r.stderr.contains(" 0 seconds"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: the server answered RequestTimeExpired, yet its Date agrees with the clock the request was signed with"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
+    let long = format!("X-Long: {}", "a".repeat(70 * 1024));
+    let many = (0..200)
+        .map(|i| format!("X-H{i}: v"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let odd: Vec<(&str, Vec<u8>)> = vec![
+        ("a value that is not UTF-8", b"X-Odd: caf\xe9 \xff".to_vec()),
+        (
+            "a request id that is not UTF-8",
+            b"x-log-requestid: \xff\xfe".to_vec(),
+        ),
+        ("an obs-fold continuation", b"X-Folded: a\r\n b".to_vec()),
+        ("a line without a colon", b"this is not a header".to_vec()),
+        ("a space before the colon", b"X-Bad : v".to_vec()),
+        ("a name with a parenthesis", b"X(Bad): v".to_vec()),
+        ("an empty name", b": v".to_vec()),
+        ("a control character in a value", b"X-Ctl: a\x01b".to_vec()),
+        ("a NUL in a value", b"X-Nul: a\x00b".to_vec()),
+        ("a 70 KiB header", long.into_bytes()),
+        ("200 headers", many.into_bytes()),
+        (
+            "a second, different Content-Length",
+            b"Content-Length: 5".to_vec(),
+        ),
+        (
+            "a Content-Length that is no number",
+            b"Content-Length: abc".to_vec(),
+        ),
+        (
+            "chunked with no chunk",
+            b"Transfer-Encoding: chunked".to_vec(),
+        ),
+        ("an unknown encoding", b"Content-Encoding: br".to_vec()),
+    ];
+    for (what, line) in odd {
+        let standin = StandIn::start();
+        standin.push_reply(Reply::raw(200, "", "").with_raw_header(line));
+        let home = Home::new();
+        let r = sls_retry(&home, &standin, &["--json", "a"], None);
+        assert_eq!(r.code, 0, "{what}: {}\n{}", r.stdout, r.stderr);
+        let batch = &r.json_lines()[0];
+        assert_eq!(
+            (&batch["status"], &batch["http_status"], &batch["attempts"]),
+            (&"ok".into(), &200.into(), &1.into()),
+            "{what}: {batch}"
+        );
+        assert_eq!(sent(&standin), 1, "{what}: sent again");
+    }
+
+    let standin = StandIn::start();
+    standin.push_reply(Reply::raw(200, "text/plain", vec![b'x'; 17 * 1024 * 1024]));
+    let home = Home::new();
+    let r = sls_retry(&home, &standin, &["a"], None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("batch 1/1   1 ids  ok      200"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(sent(&standin), 1, "a 17 MiB body: sent again");
+}
+
+#[test]
+fn another_2xx_is_an_unexpected_status_and_not_retried() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::raw(204, "", ""));
+    standin.push_reply(Reply::raw(201, "", ""));
+    let home = Home::new();
+    let r = sls_retry(
+        &home,
+        &standin,
+        &["--batch-size", "1", "--keep-going", "a", "b"],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "batch 1/2   1 ids  FAILED  204  unexpected status 204"
+    );
+    assert_eq!(
+        lines[1],
+        "batch 2/2   1 ids  FAILED  201  unexpected status 201"
+    );
+    assert_eq!(sent(&standin), 2);
+}
+
+#[test]
+fn a_fractional_retry_after_is_honoured() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::raw(503, "", "").with_header("Retry-After", "0.25"));
+    standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1e3"));
+    let home = Home::new();
+    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let waits: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter_map(|l| l.split_once("; retrying in ").map(|(_, w)| w))
+        .collect();
+    assert_eq!(waits.len(), 2, "{}", r.stderr);
+    assert_eq!(waits[0], "250 ms", "{}", r.stderr);
+    // An exponent form is no Retry-After: the backoff's own jitter (at most 400 ms) decides.
+    let ms: u64 = waits[1].trim_end_matches(" ms").parse().unwrap();
+    assert!(ms <= 400, "{}", r.stderr);
+    assert_eq!(sent(&standin), 3);
+}

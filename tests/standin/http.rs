@@ -38,6 +38,8 @@ impl Request {
 pub(super) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// Header lines as they go on the wire (CRLF added), after `headers`.
+    pub raw_headers: Vec<Vec<u8>>,
     pub body: Vec<u8>,
     pub wire: Wire,
     /// How long to wait before `wire` is carried out.
@@ -236,12 +238,19 @@ fn response_bytes(response: &Response, keep_alive: bool) -> Vec<u8> {
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    if !keep_alive {
-        head.push_str("Connection: close\r\n");
-    }
-    head.push_str("\r\n");
     let mut bytes = head.into_bytes();
+    for line in &response.raw_headers {
+        bytes.extend_from_slice(line);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    // A 204 has no body and so no Content-Length (RFC 9110, 8.6).
+    if response.status != 204 {
+        bytes.extend_from_slice(format!("Content-Length: {}\r\n", response.body.len()).as_bytes());
+    }
+    if !keep_alive {
+        bytes.extend_from_slice(b"Connection: close\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
     bytes.extend_from_slice(&response.body);
     bytes
 }
@@ -254,6 +263,8 @@ fn write(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
 pub(super) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        204 => "No Content",
         301 => "Moved Permanently",
         302 => "Found",
         307 => "Temporary Redirect",

@@ -58,6 +58,7 @@ pub struct Recorded {
     pub signature_version: u8,
     /// What was done instead of (or besides) a plain answer, for logs: e.g. `injected 503 ServerBusy`,
     /// `injected drop`, `injected hang`, `scripted 301`, `scripted 200 truncated to 40 bytes`,
+    /// `proxied 503`,
     /// `delayed 200ms`, joined by `, `. `None` for a plain answer.
     pub fault: Option<String>,
     /// When the whole request had been read.
@@ -90,8 +91,11 @@ pub struct Reply {
     body: Vec<u8>,
     error_code: Option<String>,
     with_request_id: bool,
-    /// Beyond Server, Date, Content-Type, x-log-requestid, Content-Length and Connection.
-    headers: Vec<(String, String)>,
+    /// Header lines beyond Server, Date, Content-Type, x-log-requestid, Content-Length and
+    /// Connection, as written (without their CRLF); a `Date` here replaces the server clock's.
+    headers: Vec<Vec<u8>>,
+    /// No `Date` header at all.
+    without_date: bool,
     wire: http::Wire,
 }
 
@@ -123,6 +127,7 @@ impl Reply {
             error_code: None,
             with_request_id: false,
             headers: Vec::new(),
+            without_date: false,
             wire: http::Wire::Whole,
         }
     }
@@ -154,9 +159,24 @@ impl Reply {
         Reply::wire(http::Wire::Drop)
     }
 
-    /// One more header on the answer, e.g. `Retry-After` on a 429.
+    /// One more header on the answer, e.g. `Retry-After` on a 429. A `Date` replaces the one the
+    /// server clock gives (e.g. `Fri, 31 Dec 9999 23:59:59 GMT`, or garbage).
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push(format!("{name}: {value}").into_bytes());
+        self
+    }
+
+    /// One more header line, written byte for byte (the stand-in adds the CRLF), for what a
+    /// well-formed header cannot carry: a value that is not UTF-8, an obs-fold continuation
+    /// (`"X-Folded: a\r\n b"`), a line without a colon, a second `Content-Length`.
+    pub fn with_raw_header(mut self, line: impl Into<Vec<u8>>) -> Reply {
+        self.headers.push(line.into());
+        self
+    }
+
+    /// No `Date` header at all (every other answer carries the server clock's).
+    pub fn without_date(mut self) -> Reply {
+        self.without_date = true;
         self
     }
 
@@ -267,6 +287,13 @@ impl Builder {
     /// Server clock = system clock + `secs`; it decides RequestTimeExpired and the `Date` answered.
     pub fn clock_skew_secs(mut self, secs: i64) -> Self {
         self.world.clock_skew_secs = secs;
+        self
+    }
+
+    /// The code a request signed too far from the server clock is refused with: `RequestTimeExpired`
+    /// (the default) or `RequestTimeTooSkewed`, the other name SLS gives the same refusal.
+    pub fn request_time_code(mut self, code: &str) -> Self {
+        self.world.request_time_code = code.into();
         self
     }
 
@@ -484,6 +511,14 @@ impl StandIn {
     pub fn push_reply(&self, reply: Reply) {
         self.shared.log().replies.push_back(reply);
     }
+
+    /// Queue an answer given before any check, as a proxy or load balancer in front of SLS gives
+    /// it: the next SLS request (the ECS metadata routes aside), whatever its signature, Date or
+    /// path, takes the oldest one instead of being checked or processed. Recorded with the fault
+    /// `proxied ...`.
+    pub fn push_proxy_reply(&self, reply: Reply) {
+        self.shared.log().proxy_replies.push_back(reply);
+    }
 }
 
 impl Drop for StandIn {
@@ -514,6 +549,8 @@ struct Log {
     requests: Vec<Recorded>,
     accepted: Vec<Vec<String>>,
     replies: VecDeque<Reply>,
+    /// Answers given before any check (`StandIn::push_proxy_reply`).
+    proxy_replies: VecDeque<Reply>,
     tasks: Vec<Task>,
     /// Tasks still to appear after the next GetShipperStatus page served.
     late_tasks: usize,

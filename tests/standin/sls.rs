@@ -1,4 +1,4 @@
-//! What the stand-in does with a request, as SLS would: project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
+//! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
 // The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
 // tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
 
@@ -32,6 +32,8 @@ pub(super) struct World {
     pub ecs_role: Option<metadata::EcsRole>,
     pub ecs_require_token: bool,
     pub clock_skew_secs: i64,
+    /// What a request time out of the window is refused with; empty is `RequestTimeExpired`.
+    pub request_time_code: String,
     /// The longest GetShipperStatus page; `None` is `listing::MAX_SIZE`.
     pub max_page: Option<usize>,
     /// How many tasks appear once the first GetShipperStatus page has been served.
@@ -59,6 +61,9 @@ impl World {
         }
         if self.region.is_empty() {
             self.region = DEMO_REGION.into();
+        }
+        if self.request_time_code.is_empty() {
+            self.request_time_code = "RequestTimeExpired".into();
         }
     }
 
@@ -150,7 +155,7 @@ impl Outcome {
         }
     }
 
-    /// `by` is `injected` or `scripted`.
+    /// `by` is `injected`, `scripted` or `proxied`.
     fn instead(reply: Reply, by: &str) -> Outcome {
         Outcome {
             fault: Some(format!("{by} {}", reply.summary())),
@@ -160,8 +165,12 @@ impl Outcome {
     }
 }
 
-/// The checks, then an injected fault, a scripted reply, or the real answer.
+/// A proxy's reply, or the checks, then an injected fault, a scripted reply, or the real answer.
 fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) -> Outcome {
+    let proxied = shared.log().proxy_replies.pop_front();
+    if let Some(reply) = proxied {
+        return Outcome::instead(reply, "proxied");
+    }
     let (project, logstore, shipper) = match route(&shared.world, request, now) {
         Ok(target) => target,
         Err(reply) => return Outcome::plain(reply, None),
@@ -189,7 +198,7 @@ fn route<'r>(
     let project = check_project(world, request)?;
     let version = authenticate(world, request)?;
     check_body(request, version)?;
-    check_date(request, version, now)?;
+    check_date(world, request, version, now)?;
     let (method, path) = (request.method.as_str(), &request.path);
     let route = shipper_tasks(path).filter(|_| method == "PUT" || method == "GET");
     let Some((logstore, shipper)) = route else {
@@ -395,8 +404,9 @@ fn check_body(request: &Request, version: u8) -> Result<(), Reply> {
     }
 }
 
-/// v1 reads `Date` (RFC 1123), v4 `x-log-date` (`yyyymmddTHHMMSSZ`); either must be within 15 minutes.
-fn check_date(request: &Request, version: u8, now: SystemTime) -> Result<(), Reply> {
+/// v1 reads `Date` (RFC 1123), v4 `x-log-date` (`yyyymmddTHHMMSSZ`); either must be within 15
+/// minutes, or the request is refused with `World::request_time_code`.
+fn check_date(world: &World, request: &Request, version: u8, now: SystemTime) -> Result<(), Reply> {
     let date = if version == 4 {
         request.header("x-log-date")
     } else {
@@ -424,7 +434,7 @@ fn check_date(request: &Request, version: u8, now: SystemTime) -> Result<(), Rep
     if distance > DATE_WINDOW {
         let message =
             format!("Request time {date} has been expired while server time is {server}.");
-        return fail(400, "RequestTimeExpired", message);
+        return fail(400, &world.request_time_code, message);
     }
     Ok(())
 }
@@ -517,20 +527,25 @@ pub(crate) fn md5_hex(body: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02X}")).collect()
 }
 
-/// Every answer carries `Date`, the server clock (skew included): a client measures its offset with it.
+/// Every answer carries `Date`, the server clock (skew included): a client measures its offset with
+/// it. A scripted reply may bring its own `Date` instead, or none.
 fn render(reply: &Reply, now: SystemTime, request_id: &str) -> Response {
     let mut headers = vec![("Server".into(), "sls-standin".to_string())];
-    headers.push(("Date".into(), httpdate::fmt_http_date(now)));
+    let own_date =
+        (reply.headers.iter()).any(|line| line.to_ascii_lowercase().starts_with(b"date:"));
+    if !own_date && !reply.without_date {
+        headers.push(("Date".into(), httpdate::fmt_http_date(now)));
+    }
     if let Some(content_type) = &reply.content_type {
         headers.push(("Content-Type".into(), content_type.clone()));
     }
     if !request_id.is_empty() {
         headers.push(("x-log-requestid".into(), request_id.to_string()));
     }
-    headers.extend(reply.headers.iter().cloned());
     Response {
         status: reply.status,
         headers,
+        raw_headers: reply.headers.clone(),
         body: reply.body.clone(),
         wire: reply.wire,
         delay: Duration::ZERO,

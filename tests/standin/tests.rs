@@ -306,6 +306,78 @@ fn stale_date_is_request_time_expired_and_date_says_server_time() {
 }
 
 #[test]
+fn request_time_code_names_the_refusal() {
+    let standin = StandIn::builder()
+        .clock_skew_secs(-3600)
+        .request_time_code("RequestTimeTooSkewed")
+        .build();
+    let request = retry_request(&standin, &["t1"], SystemTime::now());
+    let answer = exchange(&mut connect(&standin), &request);
+    assert_eq!(
+        (answer.status, answer.error().0.as_str()),
+        (400, "RequestTimeTooSkewed")
+    );
+    assert!(standin.accepted().is_empty());
+}
+
+#[test]
+fn scripted_replies_bring_raw_headers_their_own_date_or_none() {
+    let standin = StandIn::start();
+    let odd = Reply::raw(200, "", "")
+        .with_header("Date", "Fri, 31 Dec 9999 23:59:59 GMT")
+        .with_raw_header(&b"X-Odd: caf\xe9"[..])
+        .with_raw_header("X-Folded: a\r\n b");
+    standin.push_reply(odd);
+    standin.push_reply(Reply::raw(204, "", "").without_date());
+    let request = |id| retry_request(&standin, &[id], SystemTime::now());
+    let mut stream = connect(&standin);
+    stream.write_all(&request("t1")).unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert_eq!(head.matches("Date: ").count(), 1, "{head}");
+    assert!(
+        head.contains("\r\nDate: Fri, 31 Dec 9999 23:59:59 GMT\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nX-Odd: caf\u{fffd}\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nX-Folded: a\r\n b\r\nContent-Length: 0\r\n"),
+        "{head}"
+    );
+    let no_content = exchange(&mut stream, &request("t2"));
+    assert_eq!(no_content.status, 204);
+    assert_eq!(no_content.header("Date"), None);
+    assert_eq!(no_content.header("Content-Length"), None);
+    assert!(standin.accepted().is_empty());
+}
+
+#[test]
+fn proxy_replies_answer_before_any_check() {
+    let standin = StandIn::start();
+    standin.push_proxy_reply(Reply::raw(503, "", "").with_header("Retry-After", "2"));
+    let stale = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let request = retry_request(&standin, &["t1"], stale);
+    let mut stream = connect(&standin);
+    let proxied = exchange(&mut stream, &request);
+    assert_eq!(
+        (proxied.status, proxied.header("Retry-After")),
+        (503, Some("2"))
+    );
+    let checked = exchange(&mut stream, &request);
+    assert_eq!(
+        (checked.status, checked.error().0.as_str()),
+        (400, "RequestTimeExpired")
+    );
+    let faults: Vec<Option<String>> = standin.requests().into_iter().map(|r| r.fault).collect();
+    assert_eq!(faults, [Some("proxied 503".to_string()), None]);
+}
+
+#[test]
 fn eleven_ids_are_parameter_invalid() {
     let standin = StandIn::start();
     let ids = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];

@@ -180,7 +180,7 @@ fn run(cli: Cli) -> Result<Exit> {
     report.skipped(skipped.len());
 
     if config.dry_run {
-        let now = SystemTime::now();
+        let now = sls_retry::clock::signing_time(SystemTime::now(), 0);
         let exit = report.dry_run(&config.endpoint.base_url(&config.project), &batches, |b| {
             client.prepare_retry(&config.logstore, &config.shipper, &b.ids, now)
         });

@@ -426,12 +426,7 @@ fn a_catalogue_of_bad_input() {
         if let Some(bytes) = stdin {
             cmd.write_stdin(bytes.to_vec());
         }
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code().unwrap(),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
+        cmd.output().unwrap().into()
     };
     let target = ["-p", "proj", "-l", "l", "-s", "s"];
     let with_endpoint = |endpoint: &str, extra: &[&str]| -> Vec<String> {
@@ -576,11 +571,12 @@ impl Background {
         let mut stdout = String::new();
         std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
         std::thread::sleep(Duration::from_millis(50)); // the stderr reader's last read
-        Run {
-            code: status.code().expect("exited, not killed by the signal"),
+        let stderr = self.stderr.lock().unwrap().clone();
+        Run::audited(
+            status.code().expect("exited, not killed by the signal"),
             stdout,
-            stderr: self.stderr.lock().unwrap().clone(),
-        }
+            stderr,
+        )
     }
 }
 

@@ -91,7 +91,11 @@ pub struct Cli {
         long,
         value_enum,
         value_name = "STATUS",
-        requires = "list"
+        requires = "list",
+        // --failed retries only failed tasks, and IDs are retried whatever their status: a
+        // --status there would be silently ignored. (`requires` alone lets `--status all ID`
+        // through, since --list itself conflicts with IDs.)
+        conflicts_with_all = ["failed", "task_ids"]
     )]
     pub status: Option<TaskStatus>,
 
@@ -223,6 +227,46 @@ impl Cli {
     }
 }
 
+/// clap's error message on one line, for a log: its usage block and "For more information"
+/// trailer dropped (`--help` has them), the lines of what it names kept. A line ending in ':'
+/// introduces a list (the missing arguments), joined with ", "; a continuation line (the possible
+/// values) follows with a space; a separate paragraph (a tip) follows after "; ".
+pub fn one_line_error(rendered: &str) -> String {
+    let text = rendered.trim_start();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    let mut out = String::new();
+    let mut paragraph_break = false;
+    let mut listing = false;
+    let mut listed = 0;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            paragraph_break = !out.is_empty();
+            continue;
+        }
+        if out.is_empty() {
+        } else if paragraph_break {
+            out.push_str("; ");
+            listing = false;
+        } else if listing && listed > 0 {
+            out.push_str(", ");
+        } else {
+            out.push(' ');
+        }
+        if listing {
+            listed += 1;
+        }
+        paragraph_break = false;
+        out.push_str(line);
+        if line.ends_with(':') {
+            (listing, listed) = (true, 0);
+        }
+    }
+    crate::untrusted::escape(&out).into_owned()
+}
+
 /// What `--generate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Generate {
@@ -271,5 +315,50 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// clap's rendering of each kind of usage error, as one line that keeps what it names.
+    #[test]
+    fn usage_errors_on_one_line() {
+        let error = |args: &[&str]| {
+            let err = Cli::try_parse_from([&["sls-retry"], args].concat()).unwrap_err();
+            one_line_error(&err.render().to_string())
+        };
+        assert_eq!(
+            error(&["--to", "5"]),
+            "the following required arguments were not provided: --from <TIME>"
+        );
+        assert_eq!(
+            error(&["--jbos", "2"]),
+            "unexpected argument '--jbos' found; tip: a similar argument exists: '--jobs'"
+        );
+        assert_eq!(
+            error(&["--list", "--status", "al"]),
+            "invalid value 'al' for '--status <STATUS>' [possible values: fail, success, \
+             running, all]; tip: a similar value exists: 'all'"
+        );
+        assert_eq!(
+            error(&["--json", "-q"]),
+            "the argument '--json' cannot be used with '--quiet'"
+        );
+        assert_eq!(
+            error(&["--generate", "man", "-v"]),
+            "the argument '--generate <KIND>' cannot be used with one or more of the other \
+             specified arguments"
+        );
+        // What the user typed is shown escaped too (clap already drops terminal sequences).
+        assert_eq!(
+            error(&["--list", "--status", "a\u{202e}b"]),
+            "invalid value 'a\\u{202e}b' for '--status <STATUS>' [possible values: fail, \
+             success, running, all]"
+        );
+        // Several missing arguments: a list.
+        assert_eq!(
+            one_line_error(
+                "error: the following required arguments were not provided:\n  --a <A>\n  \
+                 --b <B>\n\nUsage: x --a <A> --b <B>\n\nFor more information, try '--help'.\n"
+            ),
+            "the following required arguments were not provided: --a <A>, --b <B>"
+        );
     }
 }

@@ -699,35 +699,46 @@ fn describe_aliyun(path: Option<&Path>, loaded: Option<&AliyunConfig>) -> String
     }
 }
 
-/// Project names become part of a host name: 3-63 lower-case letters, digits and '-'.
+/// A project becomes the first label of the host name (`{project}.{endpoint}`): 1-63 ASCII
+/// letters, digits and '-', not starting or ending with '-'. Anything else could not reach the
+/// service; the service's own naming rules (lower case, at least 3 characters) are its to apply.
 fn check_project(name: &str) -> Result<()> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let ok = (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
         bail!(
-            "invalid project name \"{}\": use 3-63 lower-case letters, digits and '-', \
-             not starting or ending with '-'",
+            "invalid project name \"{}\": it becomes part of the host name, so use 1-63 letters, \
+             digits and '-', not starting or ending with '-'",
             crate::untrusted::escape(name)
         );
     }
     Ok(())
 }
 
-/// Logstore and shipper names go into the request path: nothing that would change its meaning.
+/// Longest logstore or shipper name sent; far beyond any the service gives out, and it keeps
+/// the request line sane.
+const MAX_NAME_BYTES: usize = 1024;
+
+/// Logstore and shipper names are path segments, sent as they are. Refused: what would change
+/// the path's meaning ('/', '?', '#', '%', the names `.` and `..`), what a request line cannot
+/// carry unencoded (whitespace, control characters, '<', '>', '`'), and invisible or
+/// reordering characters that would make an error message lie. Everything else goes to the
+/// service, which answers LogStoreNotExist or ShipperNotExist if it knows no such name.
 fn check_name(what: &str, name: &str) -> Result<()> {
-    let ok = name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name != "."
-        && name != "..";
+    let refused = |c: char| {
+        c.is_whitespace()
+            || crate::untrusted::is_hazard(c)
+            || matches!(c, '/' | '?' | '#' | '%' | '<' | '>' | '`')
+    };
+    let ok =
+        name.len() <= MAX_NAME_BYTES && !name.chars().any(refused) && name != "." && name != "..";
     if !ok {
         bail!(
-            "invalid {what} name \"{}\": use letters, digits, '-', '_' and '.'",
+            "invalid {what} name \"{}\": it goes into the request path, so it cannot hold \
+             whitespace, control characters or any of / ? # % < > `, nor be . or .. (at most \
+             {MAX_NAME_BYTES} bytes)",
             crate::untrusted::escape(name)
         );
     }
@@ -1330,5 +1341,43 @@ mod tests {
             w.error(&TARGET[2..])
                 .contains("no project given; pass -p/--project NAME or set project in a profile")
         );
+        // Profile values meet the same rule.
+        let w = w.profile_file("[default]\nlogstore = \"a b\"\n");
+        assert!(
+            w.error(&["-p", "p", "-s", "s", "-e", "h.example"])
+                .contains("invalid logstore name")
+        );
+    }
+
+    /// Only what could not be sent is refused; the service applies its own naming rules.
+    #[test]
+    fn names_the_service_may_judge_are_accepted() {
+        let w = World::new()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+        for (project, logstore, shipper) in [
+            ("p", "l", "s"),
+            ("P", "L", "S"),
+            ("My-Project-1", "logs.v2_x", "oss~shipper"),
+            (&*"p".repeat(63), "日志", "a:b@c+d=e!$&'()*,;"),
+        ] {
+            let c = w
+                .resolve(&[
+                    "-p",
+                    project,
+                    "-l",
+                    logstore,
+                    "-s",
+                    shipper,
+                    "-e",
+                    "h.example",
+                ])
+                .unwrap();
+            assert_eq!(
+                (c.project.as_str(), c.logstore.as_str()),
+                (project, logstore)
+            );
+            assert_eq!(c.shipper, shipper);
+        }
     }
 }

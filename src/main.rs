@@ -29,12 +29,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {
-            // clap's message plus usage and tips spans several lines; one line is enough for
-            // a log, and --help has the rest.
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            diag::error(&format!("{first} (see sls-retry --help)"));
+            // One line for a log, keeping what clap names; --help has the usage.
+            let line = cli::one_line_error(&err.render().to_string());
+            diag::error(&format!("{line} (see sls-retry --help)"));
             return Exit::Usage.into();
         }
     };

@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::builder::TypedValueParser as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::config;
 use crate::window::Window;
 
 const AFTER_HELP: &str = "\
@@ -117,24 +118,30 @@ pub struct Cli {
     )]
     pub to: Option<String>,
 
-    /// Task IDs per RetryShipperTask call.
-    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 10,
-          value_parser = clap::value_parser!(u8).range(1..=10))]
-    pub batch_size: u8,
+    // The numbers' bounds and defaults are defined once, in config.rs, for these flags and the
+    // profile keys of the same name alike. No `default_value_t`: a flag not given lets the
+    // profile's value apply.
+    /// Task IDs per RetryShipperTask call, 1-10 [default: 10, or the profile's batch_size].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::BATCH_SIZE.range()))]
+    pub batch_size: Option<u32>,
 
-    /// Seconds allowed for each request, connecting included [default: 30].
-    #[arg(help_heading = "Delivery", long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: Option<u64>,
+    /// Seconds allowed for each request, connecting included, 1-3600 [default: 30, or the
+    /// profile's timeout].
+    #[arg(help_heading = "Delivery", long, value_name = "SECS",
+          value_parser = clap::value_parser!(u32).range(config::TIMEOUT.range()))]
+    pub timeout: Option<u32>,
 
-    /// Batches in flight at once, each worker on its own keep-alive connection; the report stays
-    /// in input order.
-    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u8).range(1..=32))]
-    pub jobs: u8,
+    /// Batches in flight at once, 1-32, each worker on its own keep-alive connection; the report
+    /// stays in input order [default: 1, or the profile's jobs].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::JOBS.range()))]
+    pub jobs: Option<u32>,
 
     /// Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429,
-    /// 403 throttling), with exponential backoff [default: 4].
-    #[arg(help_heading = "Delivery", long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    /// 403 throttling), with exponential backoff, 0-20 [default: 4, or the profile's retries].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::RETRIES.range()))]
     pub retries: Option<u32>,
 
     /// Send every batch even after an error that every batch would meet (unknown project,
@@ -315,6 +322,26 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The help states each number's bounds and default as the one definition has them.
+    #[test]
+    fn help_states_the_bounds_and_defaults_of_the_numbers() {
+        let cmd = Cli::command();
+        for bound in config::PROFILE_NUMBERS {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == bound.key)
+                .unwrap();
+            let help = arg.get_help().unwrap().to_string();
+            let stated = format!("{}-{}", bound.min, bound.max);
+            assert!(help.contains(&stated), "{}: {help}", bound.key);
+            let default = format!(
+                "[default: {}, or the profile's {}]",
+                bound.default, bound.key
+            );
+            assert!(help.contains(&default), "{}: {help}", bound.key);
+        }
     }
 
     /// clap's rendering of each kind of usage error, as one line that keeps what it names.

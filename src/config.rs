@@ -107,7 +107,67 @@ const ENV_ALIYUN_PROFILE: [&str; 3] = [
     "ALICLOUD_PROFILE",
 ];
 
-const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// A number that a flag and a profile key both set (`--batch-size` and `batch_size`): its bounds
+/// and built-in default, defined once, for the flag's parser and the profile file's check alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded {
+    /// The profile key; the flag is `--` and this with '-' for '_'.
+    pub key: &'static str,
+    /// How `-v` names the setting.
+    pub name: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+impl Bounded {
+    /// The bounds as clap's ranged parsers take them.
+    pub fn range(self) -> std::ops::RangeInclusive<i64> {
+        i64::from(self.min)..=i64::from(self.max)
+    }
+
+    /// `n` if it is within the bounds.
+    pub fn check(self, n: i128) -> Option<u32> {
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (self.min..=self.max).contains(n))
+    }
+}
+
+/// Seconds allowed for each request (`--timeout`, `timeout`).
+pub const TIMEOUT: Bounded = Bounded {
+    key: "timeout",
+    name: "timeout",
+    min: 1,
+    max: 3600,
+    default: 30,
+};
+/// Retries after a transient failure (`--retries`, `retries`).
+pub const RETRIES: Bounded = Bounded {
+    key: "retries",
+    name: "retries",
+    min: 0,
+    max: 20,
+    default: crate::policy::DEFAULT_RETRIES,
+};
+/// Batches in flight at once (`--jobs`, `jobs`).
+pub const JOBS: Bounded = Bounded {
+    key: "jobs",
+    name: "jobs",
+    min: 1,
+    max: 32,
+    default: 1,
+};
+/// Task IDs per call (`--batch-size`, `batch_size`): up to the API's limit, which is the default.
+pub const BATCH_SIZE: Bounded = Bounded {
+    key: "batch_size",
+    name: "batch size",
+    min: 1,
+    max: crate::batch::MAX_BATCH_SIZE as u32,
+    default: crate::batch::MAX_BATCH_SIZE as u32,
+};
+/// Every number a profile holds, for its check.
+pub const PROFILE_NUMBERS: [Bounded; 4] = [TIMEOUT, RETRIES, JOBS, BATCH_SIZE];
 /// How long a `credentials_command` / `process_command` may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -332,23 +392,25 @@ impl Config {
             _ => SignatureVersion::V1,
         };
 
-        let timeout = match (cli.timeout, profile.and_then(|p| p.timeout)) {
-            (Some(t), _) => t,
-            (None, Some(t)) => {
-                sources.push(("timeout", profile_source.clone()));
-                t
-            }
-            (None, None) => DEFAULT_TIMEOUT_SECS,
+        // Flag, else profile, else the built-in default; the profile's values were checked
+        // against the same bounds as the flags' when the file was read.
+        let mut number = |bound: Bounded, flag: Option<u32>, from_profile: Option<u32>| {
+            let (value, source) = match (flag, from_profile) {
+                (Some(v), _) => (v, "flag".to_string()),
+                (None, Some(v)) => (v, profile_source.clone()),
+                (None, None) => return bound.default,
+            };
+            sources.push((bound.name, source));
+            value
         };
-
-        let retries = match (cli.retries, profile.and_then(|p| p.retries)) {
-            (Some(r), _) => r,
-            (None, Some(r)) => {
-                sources.push(("retries", profile_source.clone()));
-                r
-            }
-            (None, None) => crate::policy::DEFAULT_RETRIES,
-        };
+        let timeout = number(TIMEOUT, cli.timeout, profile.and_then(|p| p.timeout));
+        let retries = number(RETRIES, cli.retries, profile.and_then(|p| p.retries));
+        let jobs = number(JOBS, cli.jobs, profile.and_then(|p| p.jobs));
+        let batch_size = number(
+            BATCH_SIZE,
+            cli.batch_size,
+            profile.and_then(|p| p.batch_size),
+        );
         if let Some(path) = &cli.save_failed {
             check_writable_dir(path)?;
         }
@@ -371,10 +433,10 @@ impl Config {
             endpoint,
             signature,
             credentials,
-            batch_size: usize::from(cli.batch_size),
-            timeout: Duration::from_secs(timeout),
+            batch_size: batch_size as usize,
+            timeout: Duration::from_secs(u64::from(timeout)),
             retries,
-            jobs: usize::from(cli.jobs),
+            jobs: jobs as usize,
             keep_going: cli.keep_going,
             save_failed: cli.save_failed.clone(),
             dry_run: cli.dry_run,
@@ -1287,7 +1349,9 @@ mod tests {
         let err = broken.error(&TARGET);
         assert!(
             err.contains("invalid profile file")
-                && err.contains("line 3, column 1: unknown field `bogus`"),
+                && err.contains(
+                    "profile \"default\", key bogus (line 3, column 1): unknown field `bogus`"
+                ),
             "{err}"
         );
     }

@@ -402,3 +402,95 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
     );
     r.assert_hides(SECRET, "warnings");
 }
+
+/// Profile numbers have their flags' bounds; a value out of them, or not a whole number, is a
+/// configuration error naming the file, the profile and the key, and nothing is sent.
+#[test]
+fn profile_numbers_out_of_bounds_or_of_the_wrong_type_are_exit_2() {
+    let standin = standin();
+    let home = Home::new();
+    for (key, value) in [
+        ("timeout", "9223372036854775807"),
+        ("timeout", "4000"),
+        ("timeout", "0"),
+        ("timeout", "\"30\""),
+        ("timeout", "1.5"),
+        ("timeout", "-1"),
+        ("retries", "21"),
+        ("retries", "-1"),
+        ("retries", "true"),
+        ("jobs", "0"),
+        ("jobs", "33"),
+        ("jobs", "[1]"),
+        ("batch_size", "11"),
+        ("batch_size", "99999999999999999999"),
+        ("batch_size", "1979-05-27"),
+    ] {
+        let file = home.profile_file(&format!(
+            "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}{key} = {value}\n",
+            target_toml(&standin)
+        ));
+        let r = run(home.command().args(["--profile", "prod", "a"]), None);
+        let what = format!("{key} = {value}");
+        r.assert_usage_error(&format!("invalid profile file {}", file.display()));
+        r.assert_usage_error(&format!("profile \"prod\", key {key}"));
+        r.assert_hides(SECRET, &what);
+    }
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}
+
+/// `jobs` and `batch_size` in a profile are the defaults of their flags, as `timeout` and
+/// `retries` are: flag > profile > built-in default, and -v says where each came from.
+#[test]
+fn profile_numbers_are_the_flags_defaults() {
+    let standin = standin();
+    let home = Home::new();
+    let file = home.profile_file(&format!(
+        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}\
+         timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
+        target_toml(&standin)
+    ));
+    let ids: Vec<String> = (1..=7).map(|i| format!("t-{i}")).collect();
+    let r = run(
+        home.command().args(["--profile", "prod", "-v"]),
+        Some(&ids.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 1], "batch_size from the profile");
+    let from = format!("from profile \"prod\" ({})", file.display());
+    for setting in ["timeout", "retries", "jobs", "batch size"] {
+        assert!(
+            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
+            "{setting}: {}",
+            r.stderr
+        );
+    }
+
+    // A flag wins over the profile.
+    let r = run(
+        home.command().args([
+            "--profile",
+            "prod",
+            "-v",
+            "--batch-size",
+            "5",
+            "--jobs",
+            "1",
+        ]),
+        Some(&ids.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
+    assert_eq!(sizes[3..], [5, 2], "--batch-size beats the profile");
+    assert!(
+        r.stderr.contains("sls-retry: batch size from flag"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("sls-retry: jobs from flag"),
+        "{}",
+        r.stderr
+    );
+}

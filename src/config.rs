@@ -11,6 +11,7 @@ use crate::aliyun_cli::{AliyunConfig, AliyunProfile};
 use crate::cli::Cli;
 use crate::credentials::{self, CommandStyle, Credentials};
 use crate::endpoint::Endpoint;
+use crate::interrupt::Interrupt;
 use crate::profile::{Profile, ProfileFile};
 use crate::sign::SignatureVersion;
 
@@ -171,12 +172,16 @@ pub const PROFILE_NUMBERS: [Bounded; 4] = [TIMEOUT, RETRIES, JOBS, BATCH_SIZE];
 /// How long a `credentials_command` / `process_command` may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Environment lookups; empty values count as unset.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// What resolution reads from the process's surroundings: environment variables (empty values
+/// count as unset), and the signals a credentials command's wait watches for.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    interrupt: &'a Interrupt,
+}
 
 impl Env<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name)
+        (self.lookup)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
@@ -194,13 +199,18 @@ enum Chosen<'a> {
 }
 
 impl Config {
-    /// Resolve everything. `env` looks a variable up; `paths` are the default file locations.
+    /// Resolve everything. `env` looks a variable up; `paths` are the default file locations;
+    /// a signal in `interrupt` stops a credentials command (an `Interrupted` error).
     pub fn resolve(
         cli: &Cli,
         env: &dyn Fn(&str) -> Option<String>,
         paths: &Paths,
+        interrupt: &Interrupt,
     ) -> Result<Config> {
-        let env = Env(env);
+        let env = Env {
+            lookup: env,
+            interrupt,
+        };
         let mut sources = Vec::new();
         let mut warnings = Vec::new();
 
@@ -564,7 +574,7 @@ fn find_credentials(
     let mut tried = Vec::new();
     match chosen {
         Chosen::Ours(name, profile, path) if named && profile.has_credentials() => {
-            return from_profile(name, profile, path);
+            return from_profile(name, profile, path, env);
         }
         Chosen::Aliyun(profile, path) => return from_aliyun(profile, path, env),
         Chosen::Ours(name, _, path) if named => tried.push(format!(
@@ -583,7 +593,7 @@ fn find_credentials(
     if !named {
         match ours.map(|f| (f.get("default"), &f.path)) {
             Some((Some(profile), path)) if profile.has_credentials() => {
-                return from_profile("default", profile, path);
+                return from_profile("default", profile, path, env);
             }
             Some((Some(_), path)) => tried.push(format!(
                 "profile \"default\" in {} (it has no credentials)",
@@ -649,7 +659,7 @@ fn from_env(env: &Env) -> Result<Option<(Credentials, String)>> {
     Ok(None)
 }
 
-fn from_profile(name: &str, p: &Profile, path: &Path) -> Result<(Credentials, String)> {
+fn from_profile(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<(Credentials, String)> {
     let at = || format!("profile \"{name}\" in {}", path.display());
     let static_keys = p.access_key_id.is_some() || p.access_key_secret.is_some();
     match (
@@ -662,8 +672,14 @@ fn from_profile(name: &str, p: &Profile, path: &Path) -> Result<(Credentials, St
             at()
         ),
         (Some(command), _, _) => {
-            let creds = credentials::from_command(command, CommandStyle::Shell, COMMAND_TIMEOUT)
-                .with_context(at)?;
+            // Named by its key: the command's text may hold a secret.
+            let creds = credentials::from_command(
+                command,
+                CommandStyle::Shell,
+                COMMAND_TIMEOUT,
+                env.interrupt,
+            )
+            .with_context(|| format!("{}, key credentials_command", at()))?;
             Ok((creds, format!("{} (credentials_command)", at())))
         }
         (None, Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => Ok((
@@ -730,10 +746,13 @@ fn from_aliyun(p: &AliyunProfile, path: &Path, env: &Env) -> Result<(Credentials
             };
             credentials::from_ecs_metadata(&base, &role, v1_disabled).with_context(at)?
         }
-        "External" if !p.process_command.is_empty() => {
-            credentials::from_command(&p.process_command, CommandStyle::Fields, COMMAND_TIMEOUT)
-                .with_context(at)?
-        }
+        "External" if !p.process_command.is_empty() => credentials::from_command(
+            &p.process_command,
+            CommandStyle::Fields,
+            COMMAND_TIMEOUT,
+            env.interrupt,
+        )
+        .with_context(|| format!("{}, key process_command", at()))?,
         "External" => bail!("{}: process_command is empty", at()),
         other => bail!(
             "{}: mode \"{}\" is not supported; use AK, StsToken, EcsRamRole or External, \
@@ -896,7 +915,12 @@ mod tests {
         fn resolve(&self, args: &[&str]) -> Result<Config> {
             let cli =
                 Cli::try_parse_from(std::iter::once("sls-retry").chain(args.iter().copied()))?;
-            Config::resolve(&cli, &|k| self.env.get(k).cloned(), &self.paths())
+            Config::resolve(
+                &cli,
+                &|k| self.env.get(k).cloned(),
+                &self.paths(),
+                &Interrupt::default(),
+            )
         }
 
         fn error(&self, args: &[&str]) -> String {

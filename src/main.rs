@@ -14,7 +14,7 @@ use sls_retry::config::{Config, Output, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected, TaskId};
-use sls_retry::interrupt::Interrupt;
+use sls_retry::interrupt::{Interrupt, Interrupted};
 use sls_retry::listing::Task;
 use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
@@ -38,10 +38,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(exit) => exit.into(),
         // Every fallible step comes before the first request; a failed batch is a value in the
-        // report, not an Err. So an error here means nothing was sent.
+        // report, not an Err. So an error here means nothing was sent; a signal that ended a
+        // step still decides the exit status.
         Err(err) => {
             diag::error(&format!("{err:#}"));
-            Exit::Usage.into()
+            match err.downcast_ref::<Interrupted>() {
+                Some(interrupted) => Exit::for_signal(interrupted.exit_code()).into(),
+                None => Exit::Usage.into(),
+            }
         }
     }
 }
@@ -64,6 +68,7 @@ fn run(cli: Cli) -> Result<Exit> {
         &cli,
         &|name| std::env::var(name).ok(),
         &Paths::from_system(),
+        &interrupt,
     )?;
     let diag = Diag::new(config.verbose);
     for warning in &config.warnings {

@@ -1,6 +1,6 @@
 //! Flags, environment, our profile file and the `aliyun` CLI's config, resolved once into the
-//! `Config` the rest of the program takes (SPEC 2.2). Each value remembers where it came from,
-//! for `-v`; secrets never enter that record.
+//! `Config` the rest of the program takes. Each value remembers where it came from, for `-v`;
+//! secrets never enter that record.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -560,7 +560,7 @@ fn needed(aliyun: &AliyunLoad) -> Result<Option<&AliyunConfig>> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The credential chain (SPEC 2.2): a named profile's own credentials; else the environment;
+/// The credential chain: a named profile's own credentials; else the environment;
 /// else (no profile named) our `default` profile; else the aliyun CLI's profile.
 fn find_credentials(
     env: &Env,

@@ -1,5 +1,5 @@
-//! Our profile file: TOML, one table per profile (SPEC 2.2). Parsing and the file's own checks;
-//! which profile and which value wins is `config.rs`'s business.
+//! Our profile file: TOML, one table per profile (see config.example.toml). Parsing and the
+//! file's own checks; which profile and which value wins is `config.rs`'s business.
 
 use std::collections::BTreeMap;
 use std::fmt;

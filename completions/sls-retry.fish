@@ -14,10 +14,10 @@ all\t''"
 complete -c sls-retry -l since -d 'With --list or --failed: the window is the last DURATION (30m, 6h, 2d; at most 48h) [default: 48h]' -r
 complete -c sls-retry -l from -d 'With --list or --failed: window start, unix seconds or RFC 3339 (2026-11-27T10:00:00Z)' -r
 complete -c sls-retry -l to -d 'With --from: window end [default: now]' -r
-complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call' -r
-complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included [default: 30]' -r
-complete -c sls-retry -l jobs -d 'Batches in flight at once, each worker on its own keep-alive connection; the report stays in input order' -r
-complete -c sls-retry -l retries -d 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff [default: 4]' -r
+complete -c sls-retry -l batch-size -d 'Task IDs per RetryShipperTask call, 1-10 [default: 10, or the profile\'s batch_size]' -r
+complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connecting included, 1-3600 [default: 30, or the profile\'s timeout]' -r
+complete -c sls-retry -l jobs -d 'Batches in flight at once, 1-32, each worker on its own keep-alive connection; the report stays in input order [default: 1, or the profile\'s jobs]' -r
+complete -c sls-retry -l retries -d 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff, 0-20 [default: 4, or the profile\'s retries]' -r
 complete -c sls-retry -l save-failed -d 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted' -r -F
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
 complete-zsh\t''

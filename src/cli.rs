@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::builder::TypedValueParser as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::config;
 use crate::window::Window;
 
 const AFTER_HELP: &str = "\
@@ -91,7 +92,11 @@ pub struct Cli {
         long,
         value_enum,
         value_name = "STATUS",
-        requires = "list"
+        requires = "list",
+        // --failed retries only failed tasks, and IDs are retried whatever their status: a
+        // --status there would be silently ignored. (`requires` alone lets `--status all ID`
+        // through, since --list itself conflicts with IDs.)
+        conflicts_with_all = ["failed", "task_ids"]
     )]
     pub status: Option<TaskStatus>,
 
@@ -113,24 +118,30 @@ pub struct Cli {
     )]
     pub to: Option<String>,
 
-    /// Task IDs per RetryShipperTask call.
-    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 10,
-          value_parser = clap::value_parser!(u8).range(1..=10))]
-    pub batch_size: u8,
+    // The numbers' bounds and defaults are defined once, in config.rs, for these flags and the
+    // profile keys of the same name alike. No `default_value_t`: a flag not given lets the
+    // profile's value apply.
+    /// Task IDs per RetryShipperTask call, 1-10 [default: 10, or the profile's batch_size].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::BATCH_SIZE.range()))]
+    pub batch_size: Option<u32>,
 
-    /// Seconds allowed for each request, connecting included [default: 30].
-    #[arg(help_heading = "Delivery", long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: Option<u64>,
+    /// Seconds allowed for each request, connecting included, 1-3600 [default: 30, or the
+    /// profile's timeout].
+    #[arg(help_heading = "Delivery", long, value_name = "SECS",
+          value_parser = clap::value_parser!(u32).range(config::TIMEOUT.range()))]
+    pub timeout: Option<u32>,
 
-    /// Batches in flight at once, each worker on its own keep-alive connection; the report stays
-    /// in input order.
-    #[arg(help_heading = "Delivery", long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u8).range(1..=32))]
-    pub jobs: u8,
+    /// Batches in flight at once, 1-32, each worker on its own keep-alive connection; the report
+    /// stays in input order [default: 1, or the profile's jobs].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::JOBS.range()))]
+    pub jobs: Option<u32>,
 
     /// Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429,
-    /// 403 throttling), with exponential backoff [default: 4].
-    #[arg(help_heading = "Delivery", long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    /// 403 throttling), with exponential backoff, 0-20 [default: 4, or the profile's retries].
+    #[arg(help_heading = "Delivery", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(config::RETRIES.range()))]
     pub retries: Option<u32>,
 
     /// Send every batch even after an error that every batch would meet (unknown project,
@@ -223,6 +234,46 @@ impl Cli {
     }
 }
 
+/// clap's error message on one line, for a log: its usage block and "For more information"
+/// trailer dropped (`--help` has them), the lines of what it names kept. A line ending in ':'
+/// introduces a list (the missing arguments), joined with ", "; a continuation line (the possible
+/// values) follows with a space; a separate paragraph (a tip) follows after "; ".
+pub fn one_line_error(rendered: &str) -> String {
+    let text = rendered.trim_start();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    let mut out = String::new();
+    let mut paragraph_break = false;
+    let mut listing = false;
+    let mut listed = 0;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            paragraph_break = !out.is_empty();
+            continue;
+        }
+        if out.is_empty() {
+        } else if paragraph_break {
+            out.push_str("; ");
+            listing = false;
+        } else if listing && listed > 0 {
+            out.push_str(", ");
+        } else {
+            out.push(' ');
+        }
+        if listing {
+            listed += 1;
+        }
+        paragraph_break = false;
+        out.push_str(line);
+        if line.ends_with(':') {
+            (listing, listed) = (true, 0);
+        }
+    }
+    crate::untrusted::escape(&out).into_owned()
+}
+
 /// What `--generate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Generate {
@@ -271,5 +322,70 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The help states each number's bounds and default as the one definition has them.
+    #[test]
+    fn help_states_the_bounds_and_defaults_of_the_numbers() {
+        let cmd = Cli::command();
+        for bound in config::PROFILE_NUMBERS {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == bound.key)
+                .unwrap();
+            let help = arg.get_help().unwrap().to_string();
+            let stated = format!("{}-{}", bound.min, bound.max);
+            assert!(help.contains(&stated), "{}: {help}", bound.key);
+            let default = format!(
+                "[default: {}, or the profile's {}]",
+                bound.default, bound.key
+            );
+            assert!(help.contains(&default), "{}: {help}", bound.key);
+        }
+    }
+
+    /// clap's rendering of each kind of usage error, as one line that keeps what it names.
+    #[test]
+    fn usage_errors_on_one_line() {
+        let error = |args: &[&str]| {
+            let err = Cli::try_parse_from([&["sls-retry"], args].concat()).unwrap_err();
+            one_line_error(&err.render().to_string())
+        };
+        assert_eq!(
+            error(&["--to", "5"]),
+            "the following required arguments were not provided: --from <TIME>"
+        );
+        assert_eq!(
+            error(&["--jbos", "2"]),
+            "unexpected argument '--jbos' found; tip: a similar argument exists: '--jobs'"
+        );
+        assert_eq!(
+            error(&["--list", "--status", "al"]),
+            "invalid value 'al' for '--status <STATUS>' [possible values: fail, success, \
+             running, all]; tip: a similar value exists: 'all'"
+        );
+        assert_eq!(
+            error(&["--json", "-q"]),
+            "the argument '--json' cannot be used with '--quiet'"
+        );
+        assert_eq!(
+            error(&["--generate", "man", "-v"]),
+            "the argument '--generate <KIND>' cannot be used with one or more of the other \
+             specified arguments"
+        );
+        // What the user typed is shown escaped too (clap already drops terminal sequences).
+        assert_eq!(
+            error(&["--list", "--status", "a\u{202e}b"]),
+            "invalid value 'a\\u{202e}b' for '--status <STATUS>' [possible values: fail, \
+             success, running, all]"
+        );
+        // Several missing arguments: a list.
+        assert_eq!(
+            one_line_error(
+                "error: the following required arguments were not provided:\n  --a <A>\n  \
+                 --b <B>\n\nUsage: x --a <A> --b <B>\n\nFor more information, try '--help'.\n"
+            ),
+            "the following required arguments were not provided: --a <A>, --b <B>"
+        );
     }
 }

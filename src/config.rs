@@ -1,6 +1,6 @@
 //! Flags, environment, our profile file and the `aliyun` CLI's config, resolved once into the
-//! `Config` the rest of the program takes (SPEC 2.2). Each value remembers where it came from,
-//! for `-v`; secrets never enter that record.
+//! `Config` the rest of the program takes. Each value remembers where it came from, for `-v`;
+//! secrets never enter that record.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use crate::aliyun_cli::{AliyunConfig, AliyunProfile};
 use crate::cli::Cli;
 use crate::credentials::{self, CommandStyle, Credentials};
 use crate::endpoint::Endpoint;
+use crate::interrupt::Interrupt;
 use crate::profile::{Profile, ProfileFile};
 use crate::sign::SignatureVersion;
 
@@ -107,16 +108,80 @@ const ENV_ALIYUN_PROFILE: [&str; 3] = [
     "ALICLOUD_PROFILE",
 ];
 
-const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// A number that a flag and a profile key both set (`--batch-size` and `batch_size`): its bounds
+/// and built-in default, defined once, for the flag's parser and the profile file's check alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded {
+    /// The profile key; the flag is `--` and this with '-' for '_'.
+    pub key: &'static str,
+    /// How `-v` names the setting.
+    pub name: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+impl Bounded {
+    /// The bounds as clap's ranged parsers take them.
+    pub fn range(self) -> std::ops::RangeInclusive<i64> {
+        i64::from(self.min)..=i64::from(self.max)
+    }
+
+    /// `n` if it is within the bounds.
+    pub fn check(self, n: i128) -> Option<u32> {
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (self.min..=self.max).contains(n))
+    }
+}
+
+/// Seconds allowed for each request (`--timeout`, `timeout`).
+pub const TIMEOUT: Bounded = Bounded {
+    key: "timeout",
+    name: "timeout",
+    min: 1,
+    max: 3600,
+    default: 30,
+};
+/// Retries after a transient failure (`--retries`, `retries`).
+pub const RETRIES: Bounded = Bounded {
+    key: "retries",
+    name: "retries",
+    min: 0,
+    max: 20,
+    default: crate::policy::DEFAULT_RETRIES,
+};
+/// Batches in flight at once (`--jobs`, `jobs`).
+pub const JOBS: Bounded = Bounded {
+    key: "jobs",
+    name: "jobs",
+    min: 1,
+    max: 32,
+    default: 1,
+};
+/// Task IDs per call (`--batch-size`, `batch_size`): up to the API's limit, which is the default.
+pub const BATCH_SIZE: Bounded = Bounded {
+    key: "batch_size",
+    name: "batch size",
+    min: 1,
+    max: crate::batch::MAX_BATCH_SIZE as u32,
+    default: crate::batch::MAX_BATCH_SIZE as u32,
+};
+/// Every number a profile holds, for its check.
+pub const PROFILE_NUMBERS: [Bounded; 4] = [TIMEOUT, RETRIES, JOBS, BATCH_SIZE];
 /// How long a `credentials_command` / `process_command` may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Environment lookups; empty values count as unset.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// What resolution reads from the process's surroundings: environment variables (empty values
+/// count as unset), and the signals a credentials command's wait watches for.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    interrupt: &'a Interrupt,
+}
 
 impl Env<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name)
+        (self.lookup)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
@@ -134,13 +199,18 @@ enum Chosen<'a> {
 }
 
 impl Config {
-    /// Resolve everything. `env` looks a variable up; `paths` are the default file locations.
+    /// Resolve everything. `env` looks a variable up; `paths` are the default file locations;
+    /// a signal in `interrupt` stops a credentials command (an `Interrupted` error).
     pub fn resolve(
         cli: &Cli,
         env: &dyn Fn(&str) -> Option<String>,
         paths: &Paths,
+        interrupt: &Interrupt,
     ) -> Result<Config> {
-        let env = Env(env);
+        let env = Env {
+            lookup: env,
+            interrupt,
+        };
         let mut sources = Vec::new();
         let mut warnings = Vec::new();
 
@@ -332,23 +402,25 @@ impl Config {
             _ => SignatureVersion::V1,
         };
 
-        let timeout = match (cli.timeout, profile.and_then(|p| p.timeout)) {
-            (Some(t), _) => t,
-            (None, Some(t)) => {
-                sources.push(("timeout", profile_source.clone()));
-                t
-            }
-            (None, None) => DEFAULT_TIMEOUT_SECS,
+        // Flag, else profile, else the built-in default; the profile's values were checked
+        // against the same bounds as the flags' when the file was read.
+        let mut number = |bound: Bounded, flag: Option<u32>, from_profile: Option<u32>| {
+            let (value, source) = match (flag, from_profile) {
+                (Some(v), _) => (v, "flag".to_string()),
+                (None, Some(v)) => (v, profile_source.clone()),
+                (None, None) => return bound.default,
+            };
+            sources.push((bound.name, source));
+            value
         };
-
-        let retries = match (cli.retries, profile.and_then(|p| p.retries)) {
-            (Some(r), _) => r,
-            (None, Some(r)) => {
-                sources.push(("retries", profile_source.clone()));
-                r
-            }
-            (None, None) => crate::policy::DEFAULT_RETRIES,
-        };
+        let timeout = number(TIMEOUT, cli.timeout, profile.and_then(|p| p.timeout));
+        let retries = number(RETRIES, cli.retries, profile.and_then(|p| p.retries));
+        let jobs = number(JOBS, cli.jobs, profile.and_then(|p| p.jobs));
+        let batch_size = number(
+            BATCH_SIZE,
+            cli.batch_size,
+            profile.and_then(|p| p.batch_size),
+        );
         if let Some(path) = &cli.save_failed {
             crate::save_failed::check(path)?;
         }
@@ -371,10 +443,10 @@ impl Config {
             endpoint,
             signature,
             credentials,
-            batch_size: usize::from(cli.batch_size),
-            timeout: Duration::from_secs(timeout),
+            batch_size: batch_size as usize,
+            timeout: Duration::from_secs(u64::from(timeout)),
             retries,
-            jobs: usize::from(cli.jobs),
+            jobs: jobs as usize,
             keep_going: cli.keep_going,
             save_failed: cli.save_failed.clone(),
             dry_run: cli.dry_run,
@@ -488,7 +560,7 @@ fn needed(aliyun: &AliyunLoad) -> Result<Option<&AliyunConfig>> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The credential chain (SPEC 2.2): a named profile's own credentials; else the environment;
+/// The credential chain: a named profile's own credentials; else the environment;
 /// else (no profile named) our `default` profile; else the aliyun CLI's profile.
 fn find_credentials(
     env: &Env,
@@ -502,7 +574,7 @@ fn find_credentials(
     let mut tried = Vec::new();
     match chosen {
         Chosen::Ours(name, profile, path) if named && profile.has_credentials() => {
-            return from_profile(name, profile, path);
+            return from_profile(name, profile, path, env);
         }
         Chosen::Aliyun(profile, path) => return from_aliyun(profile, path, env),
         Chosen::Ours(name, _, path) if named => tried.push(format!(
@@ -521,7 +593,7 @@ fn find_credentials(
     if !named {
         match ours.map(|f| (f.get("default"), &f.path)) {
             Some((Some(profile), path)) if profile.has_credentials() => {
-                return from_profile("default", profile, path);
+                return from_profile("default", profile, path, env);
             }
             Some((Some(_), path)) => tried.push(format!(
                 "profile \"default\" in {} (it has no credentials)",
@@ -587,7 +659,7 @@ fn from_env(env: &Env) -> Result<Option<(Credentials, String)>> {
     Ok(None)
 }
 
-fn from_profile(name: &str, p: &Profile, path: &Path) -> Result<(Credentials, String)> {
+fn from_profile(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<(Credentials, String)> {
     let at = || format!("profile \"{name}\" in {}", path.display());
     let static_keys = p.access_key_id.is_some() || p.access_key_secret.is_some();
     match (
@@ -600,8 +672,14 @@ fn from_profile(name: &str, p: &Profile, path: &Path) -> Result<(Credentials, St
             at()
         ),
         (Some(command), _, _) => {
-            let creds = credentials::from_command(command, CommandStyle::Shell, COMMAND_TIMEOUT)
-                .with_context(at)?;
+            // Named by its key: the command's text may hold a secret.
+            let creds = credentials::from_command(
+                command,
+                CommandStyle::Shell,
+                COMMAND_TIMEOUT,
+                env.interrupt,
+            )
+            .with_context(|| format!("{}, key credentials_command", at()))?;
             Ok((creds, format!("{} (credentials_command)", at())))
         }
         (None, Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => Ok((
@@ -668,10 +746,13 @@ fn from_aliyun(p: &AliyunProfile, path: &Path, env: &Env) -> Result<(Credentials
             };
             credentials::from_ecs_metadata(&base, &role, v1_disabled).with_context(at)?
         }
-        "External" if !p.process_command.is_empty() => {
-            credentials::from_command(&p.process_command, CommandStyle::Fields, COMMAND_TIMEOUT)
-                .with_context(at)?
-        }
+        "External" if !p.process_command.is_empty() => credentials::from_command(
+            &p.process_command,
+            CommandStyle::Fields,
+            COMMAND_TIMEOUT,
+            env.interrupt,
+        )
+        .with_context(|| format!("{}, key process_command", at()))?,
         "External" => bail!("{}: process_command is empty", at()),
         other => bail!(
             "{}: mode \"{}\" is not supported; use AK, StsToken, EcsRamRole or External, \
@@ -699,35 +780,46 @@ fn describe_aliyun(path: Option<&Path>, loaded: Option<&AliyunConfig>) -> String
     }
 }
 
-/// Project names become part of a host name: 3-63 lower-case letters, digits and '-'.
+/// A project becomes the first label of the host name (`{project}.{endpoint}`): 1-63 ASCII
+/// letters, digits and '-', not starting or ending with '-'. Anything else could not reach the
+/// service; the service's own naming rules (lower case, at least 3 characters) are its to apply.
 fn check_project(name: &str) -> Result<()> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let ok = (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
         bail!(
-            "invalid project name \"{}\": use 3-63 lower-case letters, digits and '-', \
-             not starting or ending with '-'",
+            "invalid project name \"{}\": it becomes part of the host name, so use 1-63 letters, \
+             digits and '-', not starting or ending with '-'",
             crate::untrusted::escape(name)
         );
     }
     Ok(())
 }
 
-/// Logstore and shipper names go into the request path: nothing that would change its meaning.
+/// Longest logstore or shipper name sent; far beyond any the service gives out, and it keeps
+/// the request line sane.
+const MAX_NAME_BYTES: usize = 1024;
+
+/// Logstore and shipper names are path segments, sent as they are. Refused: what would change
+/// the path's meaning ('/', '?', '#', '%', the names `.` and `..`), what a request line cannot
+/// carry unencoded (whitespace, control characters, '<', '>', '`'), and invisible or
+/// reordering characters that would make an error message lie. Everything else goes to the
+/// service, which answers LogStoreNotExist or ShipperNotExist if it knows no such name.
 fn check_name(what: &str, name: &str) -> Result<()> {
-    let ok = name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name != "."
-        && name != "..";
+    let refused = |c: char| {
+        c.is_whitespace()
+            || crate::untrusted::is_hazard(c)
+            || matches!(c, '/' | '?' | '#' | '%' | '<' | '>' | '`')
+    };
+    let ok =
+        name.len() <= MAX_NAME_BYTES && !name.chars().any(refused) && name != "." && name != "..";
     if !ok {
         bail!(
-            "invalid {what} name \"{}\": use letters, digits, '-', '_' and '.'",
+            "invalid {what} name \"{}\": it goes into the request path, so it cannot hold \
+             whitespace, control characters or any of / ? # % < > `, nor be . or .. (at most \
+             {MAX_NAME_BYTES} bytes)",
             crate::untrusted::escape(name)
         );
     }
@@ -800,7 +892,12 @@ mod tests {
         fn resolve(&self, args: &[&str]) -> Result<Config> {
             let cli =
                 Cli::try_parse_from(std::iter::once("sls-retry").chain(args.iter().copied()))?;
-            Config::resolve(&cli, &|k| self.env.get(k).cloned(), &self.paths())
+            Config::resolve(
+                &cli,
+                &|k| self.env.get(k).cloned(),
+                &self.paths(),
+                &Interrupt::default(),
+            )
         }
 
         fn error(&self, args: &[&str]) -> String {
@@ -1253,7 +1350,9 @@ mod tests {
         let err = broken.error(&TARGET);
         assert!(
             err.contains("invalid profile file")
-                && err.contains("line 3, column 1: unknown field `bogus`"),
+                && err.contains(
+                    "profile \"default\", key bogus (line 3, column 1): unknown field `bogus`"
+                ),
             "{err}"
         );
     }
@@ -1307,5 +1406,43 @@ mod tests {
             w.error(&TARGET[2..])
                 .contains("no project given; pass -p/--project NAME or set project in a profile")
         );
+        // Profile values meet the same rule.
+        let w = w.profile_file("[default]\nlogstore = \"a b\"\n");
+        assert!(
+            w.error(&["-p", "p", "-s", "s", "-e", "h.example"])
+                .contains("invalid logstore name")
+        );
+    }
+
+    /// Only what could not be sent is refused; the service applies its own naming rules.
+    #[test]
+    fn names_the_service_may_judge_are_accepted() {
+        let w = World::new()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+        for (project, logstore, shipper) in [
+            ("p", "l", "s"),
+            ("P", "L", "S"),
+            ("My-Project-1", "logs.v2_x", "oss~shipper"),
+            (&*"p".repeat(63), "日志", "a:b@c+d=e!$&'()*,;"),
+        ] {
+            let c = w
+                .resolve(&[
+                    "-p",
+                    project,
+                    "-l",
+                    logstore,
+                    "-s",
+                    shipper,
+                    "-e",
+                    "h.example",
+                ])
+                .unwrap();
+            assert_eq!(
+                (c.project.as_str(), c.logstore.as_str()),
+                (project, logstore)
+            );
+            assert_eq!(c.shipper, shipper);
+        }
     }
 }

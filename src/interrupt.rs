@@ -93,3 +93,36 @@ impl Interrupt {
         }
     }
 }
+
+/// The error of a phase that a signal ended before anything was sent (a credentials command,
+/// say); `main` turns it into exit status 130/143.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted {
+    pub signal: i32,
+    /// What was going on, completing "interrupted by SIGTERM while ...".
+    pub during: &'static str,
+}
+
+impl Interrupted {
+    /// The shell's exit status for the signal: 128 + its number.
+    pub fn exit_code(&self) -> u8 {
+        128u8.saturating_add(self.signal as u8)
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.signal {
+            SIGINT => "SIGINT",
+            SIGTERM => "SIGTERM",
+            _ => "a signal",
+        };
+        write!(
+            f,
+            "interrupted by {name} while {}; nothing was sent",
+            self.during
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}

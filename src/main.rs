@@ -15,7 +15,7 @@ use sls_retry::config::{Config, Output, Paths};
 use sls_retry::diag::{self, Diag};
 use sls_retry::exit::Exit;
 use sls_retry::ids::{self, Collected, TaskId};
-use sls_retry::interrupt::Interrupt;
+use sls_retry::interrupt::{Interrupt, Interrupted};
 use sls_retry::listing::{Listing, Skipped};
 use sls_retry::outcome::Status;
 use sls_retry::report::{Found, Reporter};
@@ -30,22 +30,23 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {
-            // clap's message plus usage and tips spans several lines; one line is enough for
-            // a log, and --help has the rest.
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            diag::error(&format!("{first} (see sls-retry --help)"));
+            // One line for a log, keeping what clap names; --help has the usage.
+            let line = cli::one_line_error(&err.render().to_string());
+            diag::error(&format!("{line} (see sls-retry --help)"));
             return Exit::Usage.into();
         }
     };
     match run(cli) {
         Ok(exit) => exit.into(),
         // Every fallible step comes before the first request; a failed batch is a value in the
-        // report, not an Err. So an error here means nothing was sent.
+        // report, not an Err. So an error here means nothing was sent; a signal that ended a
+        // step still decides the exit status.
         Err(err) => {
             diag::error(&format!("{err:#}"));
-            Exit::Usage.into()
+            match err.downcast_ref::<Interrupted>() {
+                Some(interrupted) => Exit::for_signal(interrupted.exit_code()).into(),
+                None => Exit::Usage.into(),
+            }
         }
     }
 }
@@ -68,6 +69,7 @@ fn run(cli: Cli) -> Result<Exit> {
         &cli,
         &|name| std::env::var(name).ok(),
         &Paths::from_system(),
+        &interrupt,
     )?;
     let diag = Diag::new(config.verbose);
     for warning in &config.warnings {

@@ -889,3 +889,150 @@ fn a_closed_stdout_stops_the_run_quietly() {
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
     }
 }
+
+/// Names are checked only for what could not be sent: a project becomes a host-name label, a
+/// logstore and a shipper become path segments. Whatever else the service's naming rules say, it
+/// says itself (ProjectNotExist, LogStoreNotExist, ...).
+#[test]
+fn names_that_can_be_sent_reach_the_server() {
+    // The issue's own example, --help's `-p P -l L -s S`, and names with odd but harmless bytes.
+    for (project, logstore, shipper) in [
+        ("p", "l", "s"),
+        ("P", "L", "S"),
+        ("a", "logs.v2", "to_oss~1"),
+        ("x-1", "日志", "a:b@c+d=e"),
+    ] {
+        let standin = StandIn::builder()
+            .project(project)
+            .logstore(logstore)
+            .shipper(shipper)
+            .build();
+        let home = Home::new();
+        let endpoint = standin.endpoint();
+        let r = run_cmd(
+            home.command().envs(DEMO_ENV).args([
+                "-e",
+                &endpoint,
+                "--project",
+                project,
+                "--logstore",
+                logstore,
+                "--shipper",
+                shipper,
+                "id1",
+                "id2",
+            ]),
+            None,
+        );
+        assert_eq!(r.code, 0, "{project} {logstore} {shipper}: {}", r.stderr);
+        assert_eq!(standin.accepted_ids(), ["id1", "id2"]);
+        let sent = standin.requests();
+        assert_eq!(
+            sent[0].path,
+            format!("/logstores/{logstore}/shipper/{shipper}/tasks")
+        );
+    }
+}
+
+#[test]
+fn names_that_would_change_the_host_or_the_path_are_usage_errors() {
+    let standin = StandIn::start();
+    let endpoint = standin.endpoint();
+    let long = "p".repeat(64);
+    let cases = [
+        ("-p", "a.b", "invalid project name \"a.b\""),
+        ("-p", "a_b", "invalid project name \"a_b\""),
+        ("-p", "-ab", "invalid project name \"-ab\""),
+        ("-p", "ab-", "invalid project name \"ab-\""),
+        ("-p", &long, "invalid project name"),
+        ("-p", "a/b", "invalid project name"),
+        ("-l", "a/b", "invalid logstore name \"a/b\""),
+        ("-l", "a?b", "invalid logstore name"),
+        ("-l", "a#b", "invalid logstore name"),
+        ("-l", "a%2Fb", "invalid logstore name"),
+        ("-l", "a b", "invalid logstore name"),
+        ("-l", "a\u{3000}b", "invalid logstore name"),
+        ("-l", ".", "invalid logstore name \".\""),
+        ("-s", "..", "invalid shipper name \"..\""),
+        ("-s", "a\tb", "invalid shipper name \"a\\tb\""),
+        ("-s", "a\u{1b}[2Jb", "invalid shipper name \"a\\u{1b}[2Jb\""),
+    ];
+    for (flag, name, message) in cases {
+        let home = Home::new();
+        // `--project=-ab`: a name starting with '-' is a value here, not a flag.
+        let mut args = ["-e", &endpoint, "-p", "p", "-l", "l", "-s", "s", "id"].map(String::from);
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at] = format!("{flag}{name}");
+        args[at + 1] = String::new();
+        let args: Vec<&String> = args.iter().filter(|a| !a.is_empty()).collect();
+        let r = run_cmd(home.command().envs(DEMO_ENV).args(args), None);
+        r.assert_usage_error(message);
+    }
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}
+
+/// Usage errors stay on one line, and keep what clap names: the missing argument, the similar
+/// flag, the possible values.
+#[test]
+fn usage_errors_are_one_line_and_name_what_is_wrong() {
+    let standin = StandIn::start();
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--list", "--to", "5"],
+            "the following required arguments were not provided: --from <TIME>",
+        ),
+        (
+            &["--jbos", "3", "a"],
+            "unexpected argument '--jbos' found; tip: a similar argument exists: '--jobs'",
+        ),
+        (
+            &["--json", "-q", "a"],
+            "the argument '--json' cannot be used with '--quiet'",
+        ),
+        (
+            &["--list", "--status", "bogus"],
+            "invalid value 'bogus' for '--status <STATUS>' [possible values: fail, success, \
+             running, all]",
+        ),
+        (
+            &["a", "--timeout"],
+            "a value is required for '--timeout <SECS>' but none was supplied",
+        ),
+        (
+            &["--timeout", "4000", "a"],
+            "invalid value '4000' for '--timeout <SECS>': 4000 is not in 1..=3600",
+        ),
+        (
+            &["--failed", "--status", "all"],
+            "cannot be used with '--status <STATUS>'",
+        ),
+    ];
+    for (args, message) in cases {
+        let r = run(&standin, args, None);
+        r.assert_usage_error(message);
+        assert!(
+            r.stderr.ends_with("(see sls-retry --help)\n"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stdout, "", "{args:?}");
+    }
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}
+
+/// `--status` chooses what `--list` prints; with `--failed` or task IDs it would be silently
+/// ignored (only failed tasks, or the IDs given, are retried), so it is refused there.
+#[test]
+fn status_with_failed_is_a_usage_error() {
+    let standin = StandIn::builder()
+        .tasks(vec![standin::Task::new("t-1", "fail", 0)])
+        .build();
+    for status in ["all", "success", "fail"] {
+        let r = run(&standin, &["--failed", "--status", status], None);
+        r.assert_usage_error("'--failed' cannot be used with '--status <STATUS>'");
+    }
+    // Nor is it silently ignored when IDs are retried.
+    let r = run(&standin, &["--status", "all", "t-1"], None);
+    r.assert_usage_error("'--status <STATUS>' cannot be used with '[TASK_ID]...'");
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}

@@ -361,10 +361,14 @@ fn configuration_errors_exit_2_and_name_the_fix() {
         run(home.command().args(target), None),
         "access_key_id and access_key_secret must both be set",
     );
-    home.profile_file("[default]\ncredentials_command = \"exit 7\"\n");
+    let file = home.profile_file("[default]\ncredentials_command = \"exit 7\"\n");
     check(
         run(home.command().args(target), None),
-        "credentials command `exit 7` failed (exit status: 7)",
+        &format!(
+            "profile \"default\" in {}, key credentials_command: the command failed (exit \
+             status: 7)",
+            file.display()
+        ),
     );
 }
 
@@ -401,4 +405,266 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
         r.stderr
     );
     r.assert_hides(SECRET, "warnings");
+}
+
+/// Profile numbers have their flags' bounds; a value out of them, or not a whole number, is a
+/// configuration error naming the file, the profile and the key, and nothing is sent.
+#[test]
+fn profile_numbers_out_of_bounds_or_of_the_wrong_type_are_exit_2() {
+    let standin = standin();
+    let home = Home::new();
+    for (key, value) in [
+        ("timeout", "9223372036854775807"),
+        ("timeout", "4000"),
+        ("timeout", "0"),
+        ("timeout", "\"30\""),
+        ("timeout", "1.5"),
+        ("timeout", "-1"),
+        ("retries", "21"),
+        ("retries", "-1"),
+        ("retries", "true"),
+        ("jobs", "0"),
+        ("jobs", "33"),
+        ("jobs", "[1]"),
+        ("batch_size", "11"),
+        ("batch_size", "99999999999999999999"),
+        ("batch_size", "1979-05-27"),
+    ] {
+        let file = home.profile_file(&format!(
+            "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}{key} = {value}\n",
+            target_toml(&standin)
+        ));
+        let r = run(home.command().args(["--profile", "prod", "a"]), None);
+        let what = format!("{key} = {value}");
+        r.assert_usage_error(&format!("invalid profile file {}", file.display()));
+        r.assert_usage_error(&format!("profile \"prod\", key {key}"));
+        r.assert_hides(SECRET, &what);
+    }
+    assert!(standin.requests().is_empty(), "nothing was sent");
+}
+
+/// `jobs` and `batch_size` in a profile are the defaults of their flags, as `timeout` and
+/// `retries` are: flag > profile > built-in default, and -v says where each came from.
+#[test]
+fn profile_numbers_are_the_flags_defaults() {
+    let standin = standin();
+    let home = Home::new();
+    let file = home.profile_file(&format!(
+        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}\
+         timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
+        target_toml(&standin)
+    ));
+    let ids: Vec<String> = (1..=7).map(|i| format!("t-{i}")).collect();
+    let r = run(
+        home.command().args(["--profile", "prod", "-v"]),
+        Some(&ids.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Two jobs: the batches may arrive in either order.
+    let mut sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, 3, 3], "batch_size from the profile");
+    let from = format!("from profile \"prod\" ({})", file.display());
+    for setting in ["timeout", "retries", "jobs", "batch size"] {
+        assert!(
+            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
+            "{setting}: {}",
+            r.stderr
+        );
+    }
+
+    // A flag wins over the profile.
+    let r = run(
+        home.command().args([
+            "--profile",
+            "prod",
+            "-v",
+            "--batch-size",
+            "5",
+            "--jobs",
+            "1",
+        ]),
+        Some(&ids.join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
+    assert_eq!(sizes[3..], [5, 2], "--batch-size beats the profile");
+    assert!(
+        r.stderr.contains("sls-retry: batch size from flag"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("sls-retry: jobs from flag"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A credentials command may carry a secret in its own text (`printf '{...secret...}'`): errors
+/// name the profile and the key that holds the command, never the command or its output.
+#[test]
+fn credentials_command_errors_name_the_profile_and_key_never_the_command() {
+    let home = Home::new();
+    let target = ["-e", "h.example", "-p", "p-1", "-l", "l", "-s", "s", "id"];
+    let file = home.profile_file(
+        "[default]\ncredentials_command = \"\"\"printf '{\"mode\":\"AK\",\"access_key_id\":\"k\",\"access_key_secret\":\"S3cret\"}'; exit 3\"\"\"\n",
+    );
+    let r = run(home.command().args(target), None);
+    r.assert_usage_error(&format!(
+        "profile \"default\" in {}, key credentials_command: the command failed (exit status: 3)",
+        file.display()
+    ));
+    r.assert_hides("S3cret", "a failing command");
+
+    // The same for the aliyun CLI's External mode, whose command is split into arguments.
+    let script = home.script("creds", "exit 3");
+    let config = home.aliyun_config(&format!(
+        r#"{{"current": "ext", "profiles": [{{"name": "ext", "mode": "External", "process_command": "{} --secret S3cret"}}]}}"#,
+        script.display()
+    ));
+    let r = run(home.command().args(target).args(["--profile", "ext"]), None);
+    r.assert_usage_error(&format!(
+        "aliyun CLI profile \"ext\" in {} (mode External), key process_command: the command \
+         failed (exit status: 3)",
+        config.display()
+    ));
+    r.assert_hides("S3cret", "process_command");
+    let r = run(
+        home.command()
+            .args(target)
+            .args(["--profile", "ext"])
+            .env("ALIBABA_CLOUD_CONFIG_FILE", "/nonexistent"),
+        None,
+    );
+    r.assert_hides("S3cret", "process_command again");
+
+    // A program that does not exist (the shell says so on stderr, the command's own).
+    home.profile_file("[default]\ncredentials_command = \"/nonexistent/helper\"\n");
+    let r = run(home.command().args(target), None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("key credentials_command: the command failed (exit status: 127)\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Credentials are a few hundred bytes; a command printing more than 1 MiB is an error, and one
+/// that never stops printing is stopped.
+#[test]
+fn credentials_command_output_over_1_mib_is_an_error() {
+    let home = Home::new();
+    let target = ["-e", "h.example", "-p", "p-1", "-l", "l", "-s", "s", "id"];
+    for command in ["head -c 1048577 /dev/zero", "yes S3cret"] {
+        home.profile_file(&format!("[default]\ncredentials_command = \"{command}\"\n"));
+        let r = run(home.command().args(target), None);
+        r.assert_usage_error("key credentials_command: the command printed more than 1 MiB");
+        r.assert_hides("S3cret", command);
+    }
+    // Exactly 1 MiB is read (and then refused as not JSON).
+    home.profile_file("[default]\ncredentials_command = \"head -c 1048576 /dev/zero\"\n");
+    let r = run(home.command().args(target), None);
+    r.assert_usage_error("its output is not the expected JSON");
+}
+
+/// The pid a command wrote into `path`, once it is there.
+#[cfg(unix)]
+fn wait_for_pid(path: &std::path::Path) -> u32 {
+    for _ in 0..1000 {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse()
+        {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{} was never written", path.display());
+}
+
+/// Has process `pid` ended? A zombie counts: it runs no more, and only its reaper is left to
+/// collect it.
+#[cfg(unix)]
+fn ended(pid: u32) -> bool {
+    for _ in 0..500 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
+                return true;
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    false
+}
+
+/// SIGTERM while the credentials command runs: the command and everything it started are
+/// killed, and the run ends with 143 and one line saying nothing was sent.
+#[cfg(unix)]
+#[test]
+fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
+    use std::process::{Command, Stdio};
+    let standin = standin();
+    let home = Home::new();
+    let dir = home.path().display().to_string();
+    let script = home.script(
+        "slow-creds",
+        &format!("sleep 300 &\necho $! > {dir}/bg.pid\necho $$ > {dir}/sh.pid\nsleep 300"),
+    );
+    home.profile_file(&format!(
+        "[default]\ncredentials_command = \"{}\"\n{}",
+        script.display(),
+        target_toml(&standin)
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sls-retry"))
+        .env_clear()
+        .env("HOME", home.path())
+        .current_dir(home.path())
+        .arg("id")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let background = wait_for_pid(&home.path().join("bg.pid"));
+    let shell = wait_for_pid(&home.path().join("sh.pid"));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Patience, not a timing assertion: a run that ignores the signal would wait 60 s.
+    let mut waited = 0;
+    while child.try_wait().unwrap().is_none() {
+        if waited == 1000 {
+            let _ = child.kill();
+            let _ = Command::new("kill")
+                .args(["-KILL", &background.to_string(), &shell.to_string()])
+                .status();
+            panic!("sls-retry did not end after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 1;
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.starts_with("sls-retry: error: "), "{stderr}");
+    assert!(stderr.contains("key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(ended(shell), "the command's shell is gone");
+    assert!(
+        ended(background),
+        "what the command started in the background is gone"
+    );
+    assert!(standin.requests().is_empty(), "nothing was sent");
 }

@@ -1,9 +1,9 @@
 //! Property tests for everything that reads untrusted input: the stdin parsers (plain, JSON
 //! array, GetShipperStatus documents), the error-body parser, endpoints and times, a server's
-//! `Date` and the signing clock it corrects, `Retry-After`, and status lines. Whatever the bytes,
-//! they return a value or a one-line error, never panic, never pass control characters,
-//! bidirectional overrides or invisible characters from a server on to a terminal, and never hand
-//! the signers a time they cannot write.
+//! `Date` and the signing clock it corrects, `Retry-After`, status lines, and profile values.
+//! Whatever the bytes, they return a value or a one-line error, never panic, never pass control
+//! characters, bidirectional overrides or invisible characters from a server on to a terminal,
+//! and never hand the signers a time they cannot write.
 //!
 //! `cargo test --test properties` runs a few hundred cases each; for a long fuzzing run:
 //! `PROPTEST_CASES=200000 cargo test --release --locked --test properties`.
@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 
 use sls_retry::clock::{self, Reading};
+use sls_retry::config::PROFILE_NUMBERS;
 use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::endpoint::Endpoint;
 use sls_retry::ids::{self, TaskId};
@@ -121,6 +122,33 @@ fn stdin_like() -> impl Strategy<Value = Vec<u8>> {
 /// A task ID as the API could hand it out: no whitespace, no control characters.
 fn task_id() -> impl Strategy<Value = String> {
     "[^\\s\\p{Cc}]{1,64}"
+}
+
+/// A TOML value as a profile file may hold it where a number belongs: integers of any size
+/// (beyond i64 too) and spelling, near the bounds or not, floats, strings, booleans, dates, arrays
+/// and tables.
+fn toml_value() -> impl Strategy<Value = String> {
+    let scalar = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        (-5i64..4000).prop_map(|n| n.to_string()),
+        (0u32..=40).prop_map(|n| format!("0x{n:x}")),
+        (0u32..=40).prop_map(|n| format!("+{n}")),
+        "[1-9][0-9]{19,40}",
+        "-[1-9][0-9]{19,40}",
+        any::<f64>().prop_map(|f| toml::Value::Float(f).to_string()),
+        any::<String>().prop_map(|s| toml::Value::String(s).to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        Just("1979-05-27T07:32:00Z".to_string()),
+        Just("1979-05-27".to_string()),
+        Just("07:32:00".to_string()),
+    ];
+    scalar.prop_recursive(2, 8, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4)
+                .prop_map(|v| format!("[{}]", v.join(", "))),
+            inner.prop_map(|v| format!("{{ x = {v} }}")),
+        ]
+    })
 }
 
 proptest! {
@@ -273,5 +301,54 @@ proptest! {
         let _ = status_line::parse(&bytes);
         let line = format!("HTTP/1.1 {status} Whatever\r\n");
         prop_assert_eq!(status_line::parse(line.as_bytes()), Some(status));
+    }
+
+    /// Whatever value stands at a number's key, the file is read, with the number within its
+    /// flag's bounds, or refused in one line naming the file, the profile and the key.
+    #[test]
+    fn profile_numbers_are_in_bounds_or_a_located_error(
+        which in 0..PROFILE_NUMBERS.len(),
+        value in toml_value(),
+        inline in any::<bool>(),
+    ) {
+        let bound = PROFILE_NUMBERS[which];
+        let text = if inline {
+            format!("prod = {{ region = \"r\", {} = {value} }}\n", bound.key)
+        } else {
+            format!("[other]\n[prod]\nregion = \"r\"\n{} = {value}\n", bound.key)
+        };
+        let path = std::path::Path::new("/etc/sls-retry/config.toml");
+        match sls_retry::profile::parse_file(path, &text) {
+            Ok(profiles) => {
+                let p = &profiles["prod"];
+                let got = match bound.key {
+                    "timeout" => p.timeout,
+                    "retries" => p.retries,
+                    "jobs" => p.jobs,
+                    _ => p.batch_size,
+                };
+                let got = got.expect("the key was set");
+                prop_assert!((bound.min..=bound.max).contains(&got), "{text}: {got}");
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                prop_assert!(!message.contains('\n') && !message.contains('\r'), "{message}");
+                prop_assert!(!message.chars().any(untrusted::is_hazard), "{message}");
+                let place = format!(
+                    "invalid profile file /etc/sls-retry/config.toml: profile \"prod\", key {} (",
+                    bound.key
+                );
+                prop_assert!(message.starts_with(&place), "{text}: {message}");
+            }
+        }
+    }
+
+    /// Any text at all: a profile file that parses, or a one-line error; never a panic.
+    #[test]
+    fn profile_files_never_panic(text in "[\\[\\]{}=\"'.,a-z_0-9 \\n#\\x00-\\x1f\\x{80}-\\x{10FFFF}+-]{0,200}") {
+        if let Err(e) = sls_retry::profile::parse_file(std::path::Path::new("f.toml"), &text) {
+            let message = format!("{e:#}");
+            prop_assert!(!message.contains('\n') && !message.contains('\r'), "{message}");
+        }
     }
 }

@@ -201,6 +201,7 @@ pub const SECRETS: &[&str] = &[
     "sts-token-never-printed",
     "demo-ecs-secret",
     "demo-ecs-token",
+    "S3cret",
 ];
 
 impl Run {

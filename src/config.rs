@@ -744,7 +744,12 @@ fn from_aliyun(p: &AliyunProfile, path: &Path, env: &Env) -> Result<(Credentials
                 (_, Some(name)) => name,
                 _ => String::new(),
             };
-            credentials::from_ecs_metadata(&base, &role, v1_disabled).with_context(at)?
+            // Read-only and up to seconds off ECS: a signal does not wait for it.
+            let during = "asking the ECS metadata service for credentials; nothing was sent";
+            let fetched = env.interrupt.abandon_on_signal(during, move || {
+                credentials::from_ecs_metadata(&base, &role, v1_disabled)
+            });
+            fetched?.with_context(at)?
         }
         "External" if !p.process_command.is_empty() => credentials::from_command(
             &p.process_command,

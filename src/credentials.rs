@@ -280,7 +280,7 @@ fn run_command(
             stop(&mut child);
             return Err(Interrupted {
                 signal,
-                during: "the command ran",
+                during: "the command ran; nothing was sent",
             }
             .into());
         }

@@ -45,30 +45,31 @@ impl Interrupt {
         self.signal().map(|s| 128u8.saturating_add(s as u8))
     }
 
-    /// `SIGINT` or `SIGTERM`, once one has arrived, for messages.
-    pub fn name(&self) -> Option<&'static str> {
-        self.signal()
-            .map(|s| if s == SIGTERM { "SIGTERM" } else { "SIGINT" })
+    /// The error for a phase a signal ended, once one has arrived.
+    pub fn interrupted(&self, during: &'static str) -> Option<Interrupted> {
+        self.signal().map(|signal| Interrupted { signal, during })
     }
 
-    /// Run `work` on a thread of its own and wait for it or for a signal, whichever comes first:
-    /// `None` means a signal came and the work was left behind, to end with the process. Only for
-    /// work that changes nothing anywhere (reading stdin, a read-only listing), and that could
+    /// Run `work` on a thread of its own and wait for it or for a signal, whichever comes first.
+    /// On a signal the work is left behind, to end with the process, and the error says what
+    /// was interrupted (`during`, as in `Interrupted`). Only for work that changes nothing
+    /// anywhere (reading stdin, a read-only listing, the ECS metadata service) and that could
     /// otherwise block for long (a producer that keeps stdin open, a slow server).
     pub fn abandon_on_signal<T: Send + 'static>(
         &self,
+        during: &'static str,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, Interrupted> {
         let (done, result) = std::sync::mpsc::sync_channel(1);
         std::thread::spawn(move || {
             let _ = done.send(work());
         });
         loop {
-            if self.signal().is_some() {
-                return None;
+            if let Some(interrupted) = self.interrupted(during) {
+                return Err(interrupted);
             }
             match result.recv_timeout(Duration::from_millis(20)) {
-                Ok(value) => return Some(value),
+                Ok(value) => return Ok(value),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 // The work panicked; its message is already on stderr.
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -94,12 +95,13 @@ impl Interrupt {
     }
 }
 
-/// The error of a phase that a signal ended before anything was sent (a credentials command,
-/// say); `main` turns it into exit status 130/143.
+/// A phase that a signal ended before any batch was sent (a credentials command, reading stdin,
+/// a listing): an error whose message says so, and which `main` turns into exit status 130/143.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted {
     pub signal: i32,
-    /// What was going on, completing "interrupted by SIGTERM while ...".
+    /// What was going on and what that means, completing "interrupted by SIGTERM while ...",
+    /// e.g. "the command ran; nothing was sent".
     pub during: &'static str,
 }
 
@@ -117,11 +119,7 @@ impl std::fmt::Display for Interrupted {
             SIGTERM => "SIGTERM",
             _ => "a signal",
         };
-        write!(
-            f,
-            "interrupted by {name} while {}; nothing was sent",
-            self.during
-        )
+        write!(f, "interrupted by {name} while {}", self.during)
     }
 }
 

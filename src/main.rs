@@ -135,9 +135,9 @@ fn run(cli: Cli) -> Result<Exit> {
             (collected, Some(found), skipped)
         }
         Mode::Retry => {
-            let Some(mut collected) = read_ids(&cli.task_ids, &interrupt)? else {
-                let exit = interrupted(&interrupt, "reading task ids from stdin; nothing was sent");
-                return Ok(summary_only(config.output, exit));
+            let mut collected = match read_ids(&cli.task_ids, &interrupt)? {
+                Ok(collected) => collected,
+                Err(interrupted) => return Ok(summary_only(config.output, said(interrupted))),
             };
             let documents = collected.documents.take();
             let found = documents.as_ref().map(|d| Found::Documents {
@@ -276,34 +276,29 @@ fn list(
 ) -> Result<Listing, Exit> {
     let client = Arc::clone(client);
     // Read-only requests: abandoned at a signal rather than waited for.
-    let listed = interrupt.abandon_on_signal(move || client.list_tasks(&query, &diag));
-    match listed {
-        Some(Ok(listing)) => Ok(listing),
-        Some(Err(outcome)) => {
+    let during = "listing the shipper's tasks; nothing was retried";
+    match interrupt.abandon_on_signal(during, move || client.list_tasks(&query, &diag)) {
+        Ok(Ok(listing)) => Ok(listing),
+        Ok(Err(outcome)) => {
             diag::error(&format!(
                 "listing the shipper's tasks failed: {}; nothing was retried",
                 outcome.describe()
             ));
             Err(Exit::Failure)
         }
-        None => Err(interrupted(
-            interrupt,
-            "listing the shipper's tasks; nothing was retried",
-        )),
+        Err(interrupted) => Err(said(interrupted)),
     }
 }
 
 /// A signal came before anything was sent: say so on stderr, and end as a signal ends a run.
-fn interrupted(interrupt: &Interrupt, while_doing: &str) -> Exit {
-    diag::error(&format!(
-        "interrupted by {} while {while_doing}",
-        interrupt.name().unwrap_or("a signal")
-    ));
-    Exit::for_signal(interrupt.exit_code().unwrap_or(130))
+fn said(interrupted: Interrupted) -> Exit {
+    diag::error(&interrupted.to_string());
+    Exit::for_signal(interrupted.exit_code())
 }
 
 /// Task IDs from the arguments, and from stdin where `-` stands or when there are no arguments.
-fn read_ids(args: &[String], interrupt: &Interrupt) -> Result<Option<Collected>> {
+/// An `Err(Interrupted)` inside: a signal came while stdin was read.
+fn read_ids(args: &[String], interrupt: &Interrupt) -> Result<Result<Collected, Interrupted>> {
     let stdin = if ids::wants_stdin(args) || args.is_empty() {
         if args.is_empty() && io::stdin().is_terminal() {
             bail!(
@@ -312,15 +307,16 @@ fn read_ids(args: &[String], interrupt: &Interrupt) -> Result<Option<Collected>>
             );
         }
         // A producer may keep stdin open for long; a signal must not wait for it.
-        let read = interrupt.abandon_on_signal(|| {
+        let during = "reading task ids from stdin; nothing was sent";
+        let read = interrupt.abandon_on_signal(during, || {
             let mut bytes = Vec::new();
             let mut stdin = io::stdin().lock().take(ids::MAX_STDIN_BYTES + 1);
             stdin.read_to_end(&mut bytes).map(|_| bytes)
         });
-        let Some(bytes) = read else {
-            return Ok(None);
+        let bytes = match read {
+            Ok(read) => read.context("cannot read task ids from stdin")?,
+            Err(interrupted) => return Ok(Err(interrupted)),
         };
-        let bytes = bytes.context("cannot read task ids from stdin")?;
         if bytes.len() as u64 > ids::MAX_STDIN_BYTES {
             bail!(
                 "stdin is larger than {} MiB; split the input",
@@ -332,6 +328,6 @@ fn read_ids(args: &[String], interrupt: &Interrupt) -> Result<Option<Collected>>
         None
     };
     ids::collect(args, stdin.as_deref())
-        .map(Some)
+        .map(Ok)
         .map_err(anyhow::Error::msg)
 }

@@ -22,9 +22,10 @@ ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN (STS), else the
 profile of the profile file, else the aliyun CLI's current profile (~/.aliyun/config.json).
 Secrets are never accepted as flags; -v names the source of every setting.
 
-Exit status: 0 every batch accepted (or nothing to retry), 1 some batch rejected or not
-delivered, 2 nothing sent (usage, configuration, credentials or input error), 130/143
-interrupted by SIGINT/SIGTERM.";
+Exit status: 0 every batch accepted (or nothing to retry); 1 some batch rejected or not
+delivered, a listing failed or incomplete, a task ID from the service skipped, or the report or
+--save-failed file not written; 2 nothing sent (usage, configuration, credentials or input
+error); 130/143 interrupted by SIGINT/SIGTERM.";
 
 /// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
 #[derive(Debug, Parser)]

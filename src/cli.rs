@@ -7,7 +7,7 @@ use clap::builder::TypedValueParser as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::config;
-use crate::window::Window;
+use crate::listing::StatusFilter;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -91,15 +91,15 @@ pub struct Cli {
     #[arg(
         help_heading = "Finding tasks",
         long,
-        value_enum,
         value_name = "STATUS",
+        value_parser = status_filter(),
         requires = "list",
         // --failed retries only failed tasks, and IDs are retried whatever their status: a
         // --status there would be silently ignored. (`requires` alone lets `--status all ID`
         // through, since --list itself conflicts with IDs.)
         conflicts_with_all = ["failed", "task_ids"]
     )]
-    pub status: Option<TaskStatus>,
+    pub status: Option<StatusFilter>,
 
     /// With --list or --failed: the window is the last DURATION (30m, 6h, 2d; at most 48h)
     /// [default: 48h].
@@ -177,62 +177,11 @@ pub struct Cli {
     pub generate: Option<Generate>,
 }
 
-/// `--status` of `--list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TaskStatus {
-    Fail,
-    Success,
-    Running,
-    All,
-}
-
-impl TaskStatus {
-    /// The API's `status` parameter (empty for all).
-    pub fn as_query(self) -> &'static str {
-        match self {
-            TaskStatus::Fail => "fail",
-            TaskStatus::Success => "success",
-            TaskStatus::Running => "running",
-            TaskStatus::All => "",
-        }
-    }
-}
-
-/// What a run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Retry the IDs given as arguments or on stdin.
-    Retry,
-    /// Find the failed tasks of the window and retry them.
-    Failed(Window),
-    /// Print the tasks of the window with this status.
-    List(Window, TaskStatus),
-}
-
-impl Cli {
-    /// The mode, with its window checked against the 48-hour limit before anything is sent.
-    pub fn mode(&self, now: std::time::SystemTime) -> anyhow::Result<Mode> {
-        let window = || {
-            Window::resolve(
-                self.since.as_deref(),
-                self.from.as_deref(),
-                self.to.as_deref(),
-                now,
-            )
-        };
-        Ok(if self.list {
-            Mode::List(window()?, self.status.unwrap_or(TaskStatus::Fail))
-        } else if self.failed {
-            Mode::Failed(window()?)
-        } else {
-            if self.since.is_some() || self.from.is_some() {
-                anyhow::bail!(
-                    "--since, --from and --to choose the window of --list or --failed; add one of those"
-                );
-            }
-            Mode::Retry
-        })
-    }
+/// `--status fail|success|running|all`, parsed straight into the listing's own filter.
+fn status_filter() -> impl clap::builder::TypedValueParser<Value = StatusFilter> {
+    use crate::listing::TaskStatus;
+    clap::builder::PossibleValuesParser::new(["fail", "success", "running", "all"])
+        .map(|v| TaskStatus::parse(&v).map_or(StatusFilter::All, StatusFilter::Only))
 }
 
 /// clap's error message on one line, for a log: its usage block and "For more information"

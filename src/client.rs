@@ -16,7 +16,8 @@ use crate::diag::Diag;
 use crate::endpoint::Endpoint;
 use crate::ids::TaskId;
 use crate::interrupt::Interrupt;
-use crate::listing::{self, Listing};
+use crate::listing::{self, Listing, StatusFilter};
+use crate::names::{Project, ResourceName};
 use crate::outcome::{Outcome, RawResponse, Status};
 use crate::policy::{self, Policy};
 use crate::sign::{self, SignatureVersion, Signed};
@@ -62,20 +63,20 @@ impl Prepared {
     }
 }
 
-/// What to list: a shipper's tasks in a window, of one status (`""` for all).
+/// What to list: a shipper's tasks in a window, of the statuses asked for.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
-    pub logstore: String,
-    pub shipper: String,
+    pub logstore: ResourceName,
+    pub shipper: ResourceName,
     pub window: Window,
-    pub status: &'static str,
+    pub statuses: StatusFilter,
 }
 
 /// The SLS client of one run.
 pub struct Client {
     agent: ureq::Agent,
     endpoint: Endpoint,
-    project: String,
+    project: Project,
     credentials: Credentials,
     signature: SignatureVersion,
     timeout: Duration,
@@ -117,7 +118,7 @@ impl Client {
         Client {
             agent,
             endpoint: config.endpoint.clone(),
-            project: config.project.clone(),
+            project: config.target.project.clone(),
             credentials: config.credentials.clone(),
             signature: config.signature.clone(),
             timeout: config.timeout,
@@ -172,8 +173,8 @@ impl Client {
     /// RetryShipperTask for `ids`, signed at `now`.
     pub fn prepare_retry(
         &self,
-        logstore: &str,
-        shipper: &str,
+        logstore: &ResourceName,
+        shipper: &ResourceName,
         ids: &[TaskId],
         now: SystemTime,
     ) -> Prepared {
@@ -182,7 +183,7 @@ impl Client {
         self.prepare("PUT", path, Vec::new(), body, now)
     }
 
-    /// One GetShipperStatus page, signed at `now`. `status` empty means every status.
+    /// One GetShipperStatus page, signed at `now`.
     pub fn prepare_list(&self, query: &ListQuery, offset: usize, now: SystemTime) -> Prepared {
         let path = format!(
             "/logstores/{}/shipper/{}/tasks",
@@ -192,7 +193,10 @@ impl Client {
         let params = vec![
             ("from".to_string(), query.window.from.to_string()),
             ("to".to_string(), query.window.to.to_string()),
-            ("status".to_string(), query.status.to_string()),
+            (
+                "status".to_string(),
+                query.statuses.query_value().to_string(),
+            ),
             ("offset".to_string(), offset.to_string()),
             ("size".to_string(), listing::PAGE_SIZE.to_string()),
         ];
@@ -202,8 +206,8 @@ impl Client {
     /// Send one batch and classify the answer. A failure is a value, never an `Err`.
     pub fn retry_tasks(
         &self,
-        logstore: &str,
-        shipper: &str,
+        logstore: &ResourceName,
+        shipper: &ResourceName,
         ids: &[TaskId],
         diag: &Diag,
     ) -> Outcome {

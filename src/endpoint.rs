@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::names::{Project, Region};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     Http,
@@ -87,7 +89,7 @@ impl Endpoint {
     }
 
     /// The public (or, with `intranet`, VPC) SLS endpoint of a region, over https.
-    pub fn for_region(region: &str, intranet: bool) -> Endpoint {
+    pub fn for_region(region: &Region, intranet: bool) -> Endpoint {
         let suffix = if intranet { "-intranet" } else { "" };
         Endpoint {
             scheme: Scheme::Https,
@@ -127,7 +129,7 @@ impl Endpoint {
     }
 
     /// The `Host` header for a project: `{project}.{host}`, plus `:{port}` when a port was given.
-    pub fn host_header(&self, project: &str) -> String {
+    pub fn host_header(&self, project: &Project) -> String {
         match self.port {
             Some(port) => format!("{project}.{}:{port}", self.host),
             None => format!("{project}.{}", self.host),
@@ -136,7 +138,7 @@ impl Endpoint {
 
     /// Scheme and authority to connect to, e.g. `https://p.cn-hangzhou.log.aliyuncs.com` or
     /// `http://127.0.0.1:8080`.
-    pub fn base_url(&self, project: &str) -> String {
+    pub fn base_url(&self, project: &Project) -> String {
         let scheme = match self.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -170,6 +172,10 @@ impl fmt::Display for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn p() -> Project {
+        Project::parse("p").unwrap()
+    }
 
     fn ep(s: &str) -> Endpoint {
         Endpoint::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -246,26 +252,26 @@ mod tests {
     fn host_rule_names_the_project_but_connects_directly_to_ip_literals() {
         let public = ep("cn-hangzhou.log.aliyuncs.com");
         assert_eq!(
-            public.base_url("p"),
+            public.base_url(&p()),
             "https://p.cn-hangzhou.log.aliyuncs.com"
         );
-        assert_eq!(public.host_header("p"), "p.cn-hangzhou.log.aliyuncs.com");
+        assert_eq!(public.host_header(&p()), "p.cn-hangzhou.log.aliyuncs.com");
 
         let with_port = ep("http://sls.internal:8080");
-        assert_eq!(with_port.base_url("p"), "http://p.sls.internal:8080");
-        assert_eq!(with_port.host_header("p"), "p.sls.internal:8080");
+        assert_eq!(with_port.base_url(&p()), "http://p.sls.internal:8080");
+        assert_eq!(with_port.host_header(&p()), "p.sls.internal:8080");
 
         let local = ep("http://127.0.0.1:8080");
         assert!(local.is_direct() && local.is_loopback());
-        assert_eq!(local.base_url("p"), "http://127.0.0.1:8080");
-        assert_eq!(local.host_header("p"), "p.127.0.0.1:8080");
+        assert_eq!(local.base_url(&p()), "http://127.0.0.1:8080");
+        assert_eq!(local.host_header(&p()), "p.127.0.0.1:8080");
 
         let localhost = ep("http://localhost:1");
-        assert_eq!(localhost.base_url("p"), "http://localhost:1");
-        assert_eq!(localhost.host_header("p"), "p.localhost:1");
+        assert_eq!(localhost.base_url(&p()), "http://localhost:1");
+        assert_eq!(localhost.host_header(&p()), "p.localhost:1");
 
         let v6 = ep("http://[::1]:9000");
-        assert_eq!(v6.base_url("p"), "http://[::1]:9000");
+        assert_eq!(v6.base_url(&p()), "http://[::1]:9000");
         assert!(v6.is_loopback());
 
         assert!(!ep("10.0.0.1").is_loopback() && ep("10.0.0.1").is_direct());
@@ -274,11 +280,11 @@ mod tests {
     #[test]
     fn regions_and_endpoints() {
         assert_eq!(
-            Endpoint::for_region("cn-hangzhou", false).to_string(),
+            Endpoint::for_region(&Region::parse("cn-hangzhou").unwrap(), false).to_string(),
             "https://cn-hangzhou.log.aliyuncs.com"
         );
         assert_eq!(
-            Endpoint::for_region("cn-hangzhou", true).to_string(),
+            Endpoint::for_region(&Region::parse("cn-hangzhou").unwrap(), true).to_string(),
             "https://cn-hangzhou-intranet.log.aliyuncs.com"
         );
         for (endpoint, region) in [

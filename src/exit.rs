@@ -1,13 +1,17 @@
-//! The exit status contract: one enum, one README table, one test per code.
+//! The exit status contract: one enum, one README table, one test per code, and the one function
+//! (`merge`) that decides a run's status from everything that has a say in it.
+
+use crate::interrupt::Signal;
 
 /// How a run ends, as the shell sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Every batch was accepted, or there was nothing to retry.
     Success = 0,
-    /// The run finished, but at least one batch was rejected or could not be delivered, its
-    /// report could not be written to stdout (a closed pipe aside: that is the reader's
-    /// choice), or its `--save-failed` file could not be written (the IDs went to stderr).
+    /// The run finished, but at least one batch was rejected or could not be delivered, a
+    /// listing failed or did not add up, a task ID from the service was skipped, its report
+    /// could not be written to stdout (a closed pipe aside: that is the reader's choice), or its
+    /// `--save-failed` file could not be written (the IDs went to stderr).
     Failure = 1,
     /// Nothing was sent: usage, configuration, credentials or input error.
     Usage = 2,
@@ -18,22 +22,40 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// The status for a signal's 128 + number.
-    pub fn for_signal(code: u8) -> Exit {
-        if code == 143 {
-            Exit::Terminated
-        } else {
-            Exit::Interrupted
+    /// `Failure` when `failed`, else `Success`: one part's say, for `merge`.
+    pub fn failure_if(failed: bool) -> Exit {
+        if failed { Exit::Failure } else { Exit::Success }
+    }
+
+    /// How much this status outweighs others: a signal decides the run's status whatever was
+    /// accepted before it; nothing sent outweighs a partial failure, which outweighs success.
+    fn weight(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Interrupted | Exit::Terminated => 3,
         }
     }
 }
 
-impl Exit {
-    /// `Failure` instead of `Success` when `failed`; any other status stands.
-    pub fn or_failure(self, failed: bool) -> Exit {
-        match self {
-            Exit::Success if failed => Exit::Failure,
-            other => other,
+/// The status of a run from the say of each of its parts (the report, the listing, the
+/// `--save-failed` file, a signal...): the weightiest wins; the first of equals.
+pub fn merge(parts: impl IntoIterator<Item = Exit>) -> Exit {
+    parts.into_iter().fold(Exit::Success, |run, part| {
+        if part.weight() > run.weight() {
+            part
+        } else {
+            run
+        }
+    })
+}
+
+impl From<Signal> for Exit {
+    fn from(signal: Signal) -> Exit {
+        match signal {
+            Signal::Int => Exit::Interrupted,
+            Signal::Term => Exit::Terminated,
         }
     }
 }
@@ -41,5 +63,29 @@ impl Exit {
 impl From<Exit> for std::process::ExitCode {
     fn from(exit: Exit) -> Self {
         std::process::ExitCode::from(exit as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weightiest_say_decides() {
+        use Exit::*;
+        for (parts, want) in [
+            (vec![], Success),
+            (vec![Success, Success], Success),
+            (vec![Success, Failure, Success], Failure),
+            (vec![Failure, Usage], Usage),
+            (vec![Failure, Terminated, Success], Terminated),
+            (vec![Terminated, Interrupted], Terminated),
+            (vec![Success, Interrupted, Failure], Interrupted),
+        ] {
+            assert_eq!(merge(parts.clone()), want, "{parts:?}");
+        }
+        assert_eq!(Exit::failure_if(true), Failure);
+        assert_eq!(Exit::from(Signal::Term) as u8, 143);
+        assert_eq!(Exit::from(Signal::Int) as u8, 130);
     }
 }

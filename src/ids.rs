@@ -205,13 +205,14 @@ fn parse_stdin(bytes: &[u8]) -> Result<FromStdin, String> {
     };
     if first == '{' {
         let documents = crate::listing::failed_in_documents(&json)?;
-        let ids = documents.failed.into_iter().enumerate();
-        let ids = ids.map(|(i, id)| (id, Origin::StdinTask(i + 1))).collect();
+        let ids = documents.failed.tasks.into_iter().enumerate();
+        let ids = ids.map(|(i, task)| (task.id.0, Origin::StdinTask(i + 1)));
         let rest = FromDocuments {
             listed: documents.listed,
             claimed: documents.claimed,
-            skipped: documents.skipped,
+            skipped: documents.failed.skipped,
         };
+        let ids = ids.collect();
         Ok((ids, Some(rest)))
     } else {
         Ok((parse_json_array(&json)?, None))

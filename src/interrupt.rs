@@ -7,9 +7,43 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+/// A signal that ends a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Signal {
+    /// The shell's exit status for it: 128 + its number.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Int => 130,
+            Signal::Term => 143,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
+
+    fn number(self) -> i32 {
+        match self {
+            Signal::Int => SIGINT,
+            Signal::Term => SIGTERM,
+        }
+    }
+}
+
 /// Which signal arrived, if any; cheap to clone and check.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
+    /// The signal's number once one arrived (the signal handler can only store a number).
     signal: Arc<AtomicUsize>,
 }
 
@@ -18,31 +52,26 @@ impl Interrupt {
     pub fn install() -> std::io::Result<Interrupt> {
         let interrupt = Interrupt::default();
         let seen = Arc::new(AtomicBool::new(false));
-        for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        for signal in [Signal::Int, Signal::Term] {
+            let number = signal.number();
             // Registered first, so it sees `seen` as it was before this signal: the second
             // signal ends the process, the first only raises the flags below.
-            signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(&seen))?;
-            signal_hook::flag::register(signal, Arc::clone(&seen))?;
-            signal_hook::flag::register_usize(
-                signal,
-                Arc::clone(&interrupt.signal),
-                signal as usize,
-            )?;
+            let code = i32::from(signal.exit_code());
+            signal_hook::flag::register_conditional_shutdown(number, code, Arc::clone(&seen))?;
+            signal_hook::flag::register(number, Arc::clone(&seen))?;
+            let flag = Arc::clone(&interrupt.signal);
+            signal_hook::flag::register_usize(number, flag, number as usize)?;
         }
         Ok(interrupt)
     }
 
-    /// The signal number, once one has arrived.
-    pub fn signal(&self) -> Option<i32> {
-        match self.signal.load(Ordering::SeqCst) {
+    /// The signal, once one has arrived.
+    pub fn signal(&self) -> Option<Signal> {
+        match self.signal.load(Ordering::SeqCst) as i32 {
             0 => None,
-            n => Some(n as i32),
+            SIGTERM => Some(Signal::Term),
+            _ => Some(Signal::Int),
         }
-    }
-
-    /// The shell's exit status for the signal received: 128 + its number (130, 143).
-    pub fn exit_code(&self) -> Option<u8> {
-        self.signal().map(|s| 128u8.saturating_add(s as u8))
     }
 
     /// The error for a phase a signal ended, once one has arrived.
@@ -99,26 +128,15 @@ impl Interrupt {
 /// a listing): an error whose message says so, and which `main` turns into exit status 130/143.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted {
-    pub signal: i32,
+    pub signal: Signal,
     /// What was going on and what that means, completing "interrupted by SIGTERM while ...",
     /// e.g. "the command ran; nothing was sent".
     pub during: &'static str,
 }
 
-impl Interrupted {
-    /// The shell's exit status for the signal: 128 + its number.
-    pub fn exit_code(&self) -> u8 {
-        128u8.saturating_add(self.signal as u8)
-    }
-}
-
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self.signal {
-            SIGINT => "SIGINT",
-            SIGTERM => "SIGTERM",
-            _ => "a signal",
-        };
+        let name = self.signal.name();
         write!(f, "interrupted by {name} while {}", self.during)
     }
 }

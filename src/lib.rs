@@ -3,7 +3,6 @@
 //! The binary in `main.rs` wires these modules together; they are a library so that tests,
 //! benchmarks and fuzz targets can reach the pure parts (signer, ID parsing, batching).
 
-pub mod aliyun_cli;
 pub mod batch;
 pub mod cli;
 pub mod client;
@@ -16,9 +15,10 @@ pub mod exit;
 pub mod ids;
 pub mod interrupt;
 pub mod listing;
+pub mod modes;
+pub mod names;
 pub mod outcome;
 pub mod policy;
-pub mod profile;
 pub mod report;
 pub mod save_failed;
 pub mod send;

@@ -13,12 +13,64 @@ pub const PAGE_SIZE: usize = 500;
 /// More pages than this means the server is not converging; stop rather than loop forever.
 const MAX_PAGES: usize = 2_000;
 
+/// A task's state, as GetShipperStatus reports it (`taskStatus`) and as its `status` parameter
+/// and `--status` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Running,
+    Success,
+    Fail,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "running",
+            TaskStatus::Success => "success",
+            TaskStatus::Fail => "fail",
+        }
+    }
+
+    /// The status a task document names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<TaskStatus> {
+        [TaskStatus::Running, TaskStatus::Success, TaskStatus::Fail]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Which tasks a listing asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    Only(TaskStatus),
+}
+
+impl StatusFilter {
+    /// The query's `status` parameter: empty for all.
+    pub fn query_value(self) -> &'static str {
+        match self {
+            StatusFilter::All => "",
+            StatusFilter::Only(status) => status.as_str(),
+        }
+    }
+
+    /// Does a task of this status belong in the listing? (The service filters; this keeps a
+    /// listing to what was asked for whatever the service sends.)
+    pub fn admits(self, status: Option<TaskStatus>) -> bool {
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Only(wanted) => status == Some(wanted),
+        }
+    }
+}
+
 /// One task as SLS lists it; every field is kept so `--list --json` passes them all on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub id: TaskId,
-    /// `fail`, `success` or `running`.
-    pub status: String,
+    /// `None` when the document names no status we know.
+    pub status: Option<TaskStatus>,
     pub fields: Map<String, Value>,
 }
 
@@ -28,7 +80,7 @@ pub struct Task {
 pub struct Skipped {
     /// As the server sent it; escape it before printing.
     pub id: String,
-    pub status: String,
+    pub status: Option<TaskStatus>,
     pub why: &'static str,
 }
 
@@ -84,8 +136,7 @@ pub fn parse_page(doc: Value) -> Result<Page, String> {
         let status = fields
             .get("taskStatus")
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+            .and_then(TaskStatus::parse);
         match TaskId::parse(id) {
             Ok(id) => tasks.push(Task { id, status, fields }),
             Err(why) => skipped.push(Skipped {
@@ -117,6 +168,12 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Keep only the tasks (skipped ones included) that `filter` admits.
+    pub fn keep(&mut self, filter: StatusFilter) {
+        self.tasks.retain(|t| filter.admits(t.status));
+        self.skipped.retain(|t| filter.admits(t.status));
+    }
+
     /// Distinct tasks read, skipped ones included.
     pub fn read(&self) -> usize {
         self.tasks.len() + self.skipped.len()
@@ -185,12 +242,10 @@ pub fn read_all<E>(
 }
 
 /// What was found in GetShipperStatus documents on stdin.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Documents {
-    /// The IDs of tasks whose status is `fail`, in document order.
-    pub failed: Vec<String>,
-    /// Failed tasks whose ID is not valid.
-    pub skipped: Vec<Skipped>,
+    /// The tasks whose status is `fail` (skipped ones aside), in document order.
+    pub failed: Listing,
     /// How many tasks the documents listed in all.
     pub listed: usize,
     /// How many tasks they say they cover: their `count`s added up, or the largest `total` when
@@ -223,16 +278,10 @@ pub fn failed_in_documents(text: &str) -> Result<Documents, String> {
         found.listed += page.held();
         counts = counts.saturating_add(page.count);
         largest_total = largest_total.max(page.total);
-        found.failed.extend(
-            page.tasks
-                .into_iter()
-                .filter(|t| t.status == "fail")
-                .map(|t| t.id.as_str().to_string()),
-        );
-        found
-            .skipped
-            .extend(page.skipped.into_iter().filter(|s| s.status == "fail"));
+        found.failed.tasks.extend(page.tasks);
+        found.failed.skipped.extend(page.skipped);
     }
+    found.failed.keep(StatusFilter::Only(TaskStatus::Fail));
     found.claimed = counts.max(largest_total);
     Ok(found)
 }
@@ -397,30 +446,17 @@ mod tests {
         let one = json!({"count": 3, "total": 3, "statistics": {"running": 1, "success": 1, "fail": 1},
             "tasks": [task(1, "fail"), task(2, "success"), task(3, "running")]});
         let found = failed_in_documents(&serde_json::to_string_pretty(&one).unwrap()).unwrap();
-        assert_eq!(
-            found,
-            Documents {
-                failed: vec!["t1".into()],
-                skipped: vec![],
-                listed: 3,
-                claimed: 3,
-            }
-        );
+        assert_eq!(ids(&found.failed), ["t1"]);
+        assert!(found.failed.skipped.is_empty());
+        assert_eq!((found.listed, found.claimed), (3, 3));
 
         let two = format!(
             "{one}\n{}",
             json!({"count": 2, "total": 5, "tasks": [task(4, "fail"), task(5, "fail")]})
         );
         let found = failed_in_documents(&two).unwrap();
-        assert_eq!(
-            found,
-            Documents {
-                failed: vec!["t1".into(), "t4".into(), "t5".into()],
-                skipped: vec![],
-                listed: 5,
-                claimed: 5,
-            }
-        );
+        assert_eq!(ids(&found.failed), ["t1", "t4", "t5"]);
+        assert_eq!((found.listed, found.claimed), (5, 5));
 
         // aliyunlog's --size=-1: the first page's tasks, the count of them all.
         let first_page_only = json!({"count": 1200, "total": 1200, "tasks": [task(1, "fail")]});

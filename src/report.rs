@@ -108,6 +108,11 @@ impl<W: Write> Reporter<W> {
         self.skipped = skipped;
     }
 
+    /// `12 ok, 1 failed`: the batches so far, for a progress line.
+    pub fn tally(&self) -> String {
+        format!("{} ok, {} failed", self.ok, self.failed)
+    }
+
     /// True once stdout is gone; the caller stops sending, as a pipeline expects.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -117,7 +122,10 @@ impl<W: Write> Reporter<W> {
     /// fails it, whatever was accepted, so a script never goes on with a truncated report; so
     /// do task IDs left out of it.
     fn exit(&self, earned: Exit) -> Exit {
-        earned.or_failure(self.write_failed || self.skipped > 0)
+        crate::exit::merge([
+            earned,
+            Exit::failure_if(self.write_failed || self.skipped > 0),
+        ])
     }
 
     pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
@@ -129,7 +137,6 @@ impl<W: Write> Reporter<W> {
             Status::Failed => self.failed += 1,
             Status::NotSent => self.not_sent += 1,
         }
-        crate::diag::advance_progress(format!("{} ok, {} failed", self.ok, self.failed));
         let line = match self.output {
             Output::Quiet => return,
             Output::Json => json_line(&BatchRecord {
@@ -239,7 +246,6 @@ impl<W: Write> Reporter<W> {
 
     /// Write the summary and return the exit status the run earned.
     pub fn finish(mut self, elapsed: Duration) -> Exit {
-        crate::diag::finish_progress();
         let line = match self.output {
             Output::Quiet => None,
             Output::Json => Some(json_line(&SummaryRecord {
@@ -376,7 +382,8 @@ impl<W: Write> Reporter<W> {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+/// `1 batch`, `3 batches`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -11,14 +11,15 @@ use crate::batch::Batch;
 use crate::client::Client;
 use crate::diag::{self, Diag};
 use crate::interrupt::Interrupt;
+use crate::names::ResourceName;
 use crate::outcome::Outcome;
 use crate::policy;
 
 /// What a run sends to and how.
 pub struct Sender<'a> {
     pub client: &'a Client,
-    pub logstore: &'a str,
-    pub shipper: &'a str,
+    pub logstore: &'a ResourceName,
+    pub shipper: &'a ResourceName,
     pub jobs: usize,
     pub keep_going: bool,
     pub interrupt: &'a Interrupt,

@@ -93,7 +93,7 @@ fn sign_both_ways(now: SystemTime) {
         body: b"[\"a\"]",
     };
     let v4 = SignatureVersion::V4 {
-        region: "cn-hangzhou".into(),
+        region: sls_retry::names::Region::parse("cn-hangzhou").unwrap(),
     };
     for version in [SignatureVersion::V1, v4] {
         let _ = sign::sign(&request, &creds, &version, now);
@@ -318,7 +318,7 @@ proptest! {
             format!("[other]\n[prod]\nregion = \"r\"\n{} = {value}\n", bound.key)
         };
         let path = std::path::Path::new("/etc/sls-retry/config.toml");
-        match sls_retry::profile::parse_file(path, &text) {
+        match sls_retry::config::profile_file::parse_file(path, &text) {
             Ok(profiles) => {
                 let p = &profiles["prod"];
                 let got = match bound.key {
@@ -346,7 +346,7 @@ proptest! {
     /// Any text at all: a profile file that parses, or a one-line error; never a panic.
     #[test]
     fn profile_files_never_panic(text in "[\\[\\]{}=\"'.,a-z_0-9 \\n#\\x00-\\x1f\\x{80}-\\x{10FFFF}+-]{0,200}") {
-        if let Err(e) = sls_retry::profile::parse_file(std::path::Path::new("f.toml"), &text) {
+        if let Err(e) = sls_retry::config::profile_file::parse_file(std::path::Path::new("f.toml"), &text) {
             let message = format!("{e:#}");
             prop_assert!(!message.contains('\n') && !message.contains('\r'), "{message}");
         }

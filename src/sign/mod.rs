@@ -26,7 +26,7 @@ pub enum SignatureVersion {
     V1,
     /// v4 is scoped to a region, e.g. `cn-hangzhou`.
     V4 {
-        region: String,
+        region: crate::names::Region,
     },
 }
 
@@ -74,7 +74,7 @@ pub fn sign(
 ) -> Signed {
     match version {
         SignatureVersion::V1 => sign_v1(req, creds, now),
-        SignatureVersion::V4 { region } => sign_v4(req, creds, region, now),
+        SignatureVersion::V4 { region } => sign_v4(req, creds, region.as_str(), now),
     }
 }
 

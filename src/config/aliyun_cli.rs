@@ -30,33 +30,71 @@ pub struct AliyunProfile {
     pub process_command: String,
 }
 
+/// How an `aliyun` CLI profile authenticates (its `mode`), as the CLI reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliyunMode {
+    Ak,
+    StsToken,
+    RamRoleArn,
+    EcsRamRole,
+    External,
+    /// A mode we do not take (OIDC, CloudSSO, ...), as written.
+    Other(String),
+}
+
+impl AliyunMode {
+    /// The mode's name as the CLI writes it.
+    pub fn name(&self) -> &str {
+        match self {
+            AliyunMode::Ak => "AK",
+            AliyunMode::StsToken => "StsToken",
+            AliyunMode::RamRoleArn => "RamRoleArn",
+            AliyunMode::EcsRamRole => "EcsRamRole",
+            AliyunMode::External => "External",
+            AliyunMode::Other(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for AliyunMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::untrusted::escape(self.name()))
+    }
+}
+
 impl AliyunProfile {
     /// The mode as the CLI reads it: case-insensitive, and inferred from the fields when empty.
-    pub fn effective_mode(&self) -> String {
-        let canonical = ["AK", "StsToken", "RamRoleArn", "EcsRamRole", "External"];
-        if let Some(m) = canonical
+    pub fn mode(&self) -> AliyunMode {
+        let known = [
+            AliyunMode::Ak,
+            AliyunMode::StsToken,
+            AliyunMode::RamRoleArn,
+            AliyunMode::EcsRamRole,
+            AliyunMode::External,
+        ];
+        let written = self.mode.trim();
+        if let Some(mode) = known
             .iter()
-            .find(|m| m.eq_ignore_ascii_case(self.mode.trim()))
+            .find(|m| m.name().eq_ignore_ascii_case(written))
         {
-            return m.to_string();
+            return mode.clone();
         }
-        if !self.mode.trim().is_empty() {
-            return self.mode.clone();
+        if !written.is_empty() {
+            return AliyunMode::Other(self.mode.clone());
         }
         let has = |s: &Option<Secret>| s.as_ref().is_some_and(|v| !v.expose().is_empty());
         if !self.access_key_id.is_empty() && has(&self.access_key_secret) {
             if has(&self.sts_token) {
-                "StsToken"
+                AliyunMode::StsToken
             } else {
-                "AK"
+                AliyunMode::Ak
             }
-            .to_string()
         } else if !self.ram_role_name.is_empty() {
-            "EcsRamRole".to_string()
+            AliyunMode::EcsRamRole
         } else if !self.process_command.is_empty() {
-            "External".to_string()
+            AliyunMode::External
         } else {
-            "AK".to_string()
+            AliyunMode::Ak
         }
     }
 }
@@ -115,7 +153,9 @@ mod tests {
         let p = |json: &str| {
             serde_json::from_str::<AliyunProfile>(json)
                 .unwrap()
-                .effective_mode()
+                .mode()
+                .name()
+                .to_string()
         };
         assert_eq!(p(r#"{"mode": "ecsramrole"}"#), "EcsRamRole");
         assert_eq!(
@@ -149,7 +189,7 @@ mod tests {
         assert_eq!(cfg.current(None).unwrap().name, "work");
         assert_eq!(cfg.current(None).unwrap().ram_role_name, "sls-role");
         assert_eq!(cfg.current(Some("default")).unwrap().name, "default");
-        assert_eq!(cfg.get("work").unwrap().effective_mode(), "EcsRamRole");
+        assert_eq!(cfg.get("work").unwrap().mode(), AliyunMode::EcsRamRole);
         assert_eq!(
             cfg.get("default")
                 .unwrap()

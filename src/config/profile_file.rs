@@ -381,7 +381,7 @@ mod tests {
     /// The shipped example must stay loadable: every key in it is one we read.
     #[test]
     fn the_example_file_parses() {
-        let profiles = parse(include_str!("../config.example.toml")).unwrap();
+        let profiles = parse(include_str!("../../config.example.toml")).unwrap();
         assert_eq!(
             profiles.keys().collect::<Vec<_>>(),
             ["default", "prod", "staging"]

@@ -1,0 +1,350 @@
+//! Credentials printed by a command (our `credentials_command`, the `aliyun` CLI's External
+//! `process_command`): run in a process group of its own, watched for its timeout, its output's
+//! size and signals, and killed with everything it started when one of them ends it.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{Credentials, Secret};
+use crate::interrupt::{Interrupt, Interrupted};
+
+/// How long a command may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How a credentials command line is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStyle {
+    /// Through `sh -c` (`cmd /C` on Windows): our own `credentials_command`.
+    Shell,
+    /// Split on whitespace and run directly, as the `aliyun` CLI runs `process_command`.
+    Fields,
+}
+
+/// Most a credentials command may print. Credentials are a few hundred bytes; more is a command
+/// gone wrong, and reading all of it would only fill memory.
+pub const MAX_COMMAND_OUTPUT: usize = 1 << 20;
+
+/// How often the wait for a credentials command looks at the clock and for a signal.
+const COMMAND_POLL: Duration = Duration::from_millis(10);
+
+/// Run a credentials command and read the credentials it prints.
+///
+/// The output is the `aliyun` CLI's External format: `{"mode": "AK", "access_key_id": ...,
+/// "access_key_secret": ...}` or `{"mode": "StsToken", ..., "sts_token": ...}`. The command's
+/// stderr goes to ours (it may need to say something); its stdout is never echoed, since it
+/// holds the secret. Errors never quote the command either: its text may hold a secret too
+/// (`printf '{...}'`); the caller names where it is configured.
+///
+/// The command runs in a process group of its own, so that on its timeout, on output over
+/// `MAX_COMMAND_OUTPUT`, or on SIGINT/SIGTERM (an `Interrupted` error) it is killed together with
+/// everything it started.
+pub fn from_command(
+    command: &str,
+    style: CommandStyle,
+    timeout: Duration,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Credentials> {
+    let out = run_command(command, style, timeout, interrupt)?;
+    parse_external(&out)
+}
+
+/// `command`, ready to spawn as `style` says.
+fn build_command(command: &str, style: CommandStyle) -> anyhow::Result<Command> {
+    Ok(match style {
+        CommandStyle::Shell if cfg!(windows) => {
+            let mut cmd = Command::new("cmd");
+            cmd.arg("/C").arg(command);
+            cmd
+        }
+        CommandStyle::Shell => {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.arg("-c").arg(command);
+            cmd
+        }
+        CommandStyle::Fields => {
+            let mut fields = command.split_whitespace();
+            let Some(program) = fields.next() else {
+                anyhow::bail!("the command is empty");
+            };
+            let mut cmd = Command::new(program);
+            cmd.args(fields);
+            cmd
+        }
+    })
+}
+
+/// Run `command` to its end and return what it printed on stdout.
+fn run_command(
+    command: &str,
+    style: CommandStyle,
+    timeout: Duration,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Vec<u8>> {
+    use anyhow::{Context, bail};
+
+    let mut cmd = build_command(command, style)?;
+    // stdin may be the task IDs being piped to us: the command must not eat them.
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start the command: {e}"))?;
+    let Some(stdout) = child.stdout.take() else {
+        stop(&mut child);
+        bail!("cannot read the command's output");
+    };
+    // A thread reads, so that the wait below keeps watching the clock and for signals.
+    let (sender, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = stdout;
+        let mut out = Vec::new();
+        let read = (&mut stdout)
+            .take(MAX_COMMAND_OUTPUT as u64 + 1)
+            .read_to_end(&mut out)
+            .map(|_| out);
+        let _ = sender.send(read);
+        // Closed only now: a command that dies of the closed pipe (SIGPIPE) does so after its
+        // output is in the channel, where the wait finds it over the cap rather than "failed".
+        drop(stdout);
+    });
+
+    let deadline = Instant::now() + timeout;
+    let mut status = None;
+    let mut out: Option<Vec<u8>> = None;
+    loop {
+        if let Some(signal) = interrupt.signal() {
+            stop(&mut child);
+            return Err(Interrupted {
+                signal,
+                during: "the command ran; nothing was sent",
+            }
+            .into());
+        }
+        let received = match out {
+            // Waiting for the output is this loop's pause.
+            None => output.recv_timeout(COMMAND_POLL),
+            Some(_) => {
+                std::thread::sleep(COMMAND_POLL);
+                Err(mpsc::RecvTimeoutError::Timeout)
+            }
+        };
+        if status.is_none() {
+            status = child.try_wait().context("cannot wait for the command")?;
+        }
+        let received = match (received, &out, status) {
+            // Sent between the wait above and the exit: still read it before judging the exit.
+            (Err(mpsc::RecvTimeoutError::Timeout), None, Some(_)) => output
+                .try_recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Timeout),
+            (received, ..) => received,
+        };
+        match received {
+            Ok(read) => out = Some(read.context("cannot read the command's output")?),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("cannot read the command's output"),
+        }
+        if out.as_ref().is_some_and(|o| o.len() > MAX_COMMAND_OUTPUT) {
+            stop(&mut child);
+            bail!(
+                "the command printed more than {} MiB; credentials are a few hundred bytes",
+                MAX_COMMAND_OUTPUT >> 20
+            );
+        }
+        match status {
+            Some(status) if !status.success() => bail!("the command failed ({status})"),
+            // Exited, and printed everything (its stdout is closed).
+            Some(_) if out.is_some() => return Ok(out.unwrap_or_default()),
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            stop(&mut child);
+            bail!(
+                "the command did not finish within {}; it and every process it started were \
+                 stopped",
+                describe(timeout)
+            );
+        }
+    }
+}
+
+/// Kill the command and everything it started (its process group), and reap it.
+fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(group) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) touches no memory of ours; a negative pid names the process group the
+        // command leads (it was spawned with `process_group(0)`).
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `60s`, or `250ms` for what is not whole seconds.
+fn describe(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// Parse the External-format JSON. Errors never quote the input: it holds a secret.
+fn parse_external(out: &[u8]) -> anyhow::Result<Credentials> {
+    #[derive(serde::Deserialize)]
+    struct External {
+        mode: Option<String>,
+        access_key_id: Option<String>,
+        access_key_secret: Option<Secret>,
+        sts_token: Option<Secret>,
+    }
+    let parsed: External = serde_json::from_slice(out).map_err(|e| {
+        anyhow::anyhow!(
+            "its output is not the expected JSON (line {}, column {}): print {{\"mode\": \"AK\", \
+             \"access_key_id\": ..., \"access_key_secret\": ...}}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let (Some(id), Some(secret)) = (
+        parsed.access_key_id.filter(|s| !s.is_empty()),
+        parsed.access_key_secret.filter(|s| !s.expose().is_empty()),
+    ) else {
+        anyhow::bail!("its output lacks access_key_id or access_key_secret");
+    };
+    let token = parsed.sts_token.filter(|t| !t.expose().is_empty());
+    match parsed.mode.as_deref() {
+        Some("AK") | None => {}
+        Some("StsToken") if token.is_some() => {}
+        Some("StsToken") => anyhow::bail!("its output says mode StsToken but has no sts_token"),
+        Some(other) => anyhow::bail!(
+            "its output has mode \"{}\"; expected AK or StsToken",
+            crate::untrusted::escape(other)
+        ),
+    }
+    Ok(Credentials {
+        access_key_id: id,
+        access_key_secret: secret,
+        security_token: token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AK: &str = r#"printf '{"mode":"AK","access_key_id":"id","access_key_secret":"S3cret"}'"#;
+
+    fn run(command: &str, timeout: Duration) -> anyhow::Result<Credentials> {
+        from_command(command, CommandStyle::Shell, timeout, &Interrupt::default())
+    }
+
+    #[test]
+    fn a_command_s_credentials_and_errors_that_never_quote_it() {
+        let creds = run(AK, Duration::from_secs(10)).unwrap();
+        assert_eq!(creds.access_key_secret.expose(), "S3cret");
+
+        for (command, message) in [
+            (
+                format!("{AK}; exit 3"),
+                "the command failed (exit status: 3)",
+            ),
+            (
+                format!("{AK} | head -c 5"),
+                "its output is not the expected JSON",
+            ),
+            (
+                "/nonexistent/S3cret".to_string(),
+                "the command failed (exit status: 127)",
+            ),
+        ] {
+            let err = format!("{:#}", run(&command, Duration::from_secs(10)).unwrap_err());
+            assert!(err.starts_with(message), "{command}: {err}");
+            assert!(!err.contains("S3cret"), "{err}");
+        }
+        let err = from_command(
+            "/nonexistent/S3cret --x",
+            CommandStyle::Fields,
+            Duration::from_secs(10),
+            &Interrupt::default(),
+        )
+        .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.starts_with("cannot start the command: "), "{err}");
+        assert!(!err.contains("S3cret"), "{err}");
+    }
+
+    #[test]
+    fn output_over_1_mib_is_refused() {
+        // Exactly the cap is read whole (and is no JSON); one byte more is refused, and so is a
+        // command that would never stop (it is killed, not waited for).
+        let err = format!(
+            "{:#}",
+            run("head -c 1048576 /dev/zero", Duration::from_secs(30)).unwrap_err()
+        );
+        assert!(
+            err.starts_with("its output is not the expected JSON"),
+            "{err}"
+        );
+        for command in ["head -c 1048577 /dev/zero", "yes S3cret"] {
+            let err = format!("{:#}", run(command, Duration::from_secs(30)).unwrap_err());
+            assert_eq!(
+                err, "the command printed more than 1 MiB; credentials are a few hundred bytes",
+                "{command}"
+            );
+        }
+    }
+
+    /// Has process `pid` ended (a zombie counts: only its reaper is left to collect it)?
+    #[cfg(target_os = "linux")]
+    fn ended(pid: &str) -> bool {
+        for _ in 0..500 {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return true,
+                Ok(stat)
+                    if stat
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z') =>
+                {
+                    return true;
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        false
+    }
+
+    /// On its timeout the command is killed with everything it started: a child in the
+    /// background that keeps the output open, and the one in the foreground.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn on_timeout_the_whole_process_group_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = dir.path().join("pids");
+        let command = format!(
+            "sleep 300 & echo $! > {0}; sh -c 'echo $$ >> {0}; exec sleep 300'",
+            pids.display()
+        );
+        let err = format!("{:#}", run(&command, Duration::from_secs(1)).unwrap_err());
+        assert_eq!(
+            err,
+            "the command did not finish within 1s; it and every process it started were \
+             stopped"
+        );
+        let pids = std::fs::read_to_string(&pids).unwrap();
+        let pids: Vec<&str> = pids.split_whitespace().collect();
+        assert_eq!(pids.len(), 2, "{pids:?}");
+        for pid in pids {
+            assert!(ended(pid), "process {pid} still runs");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Temporary credentials of an ECS instance's RAM role, from the instance metadata service
+//! (IMDSv2 first, IMDSv1 unless disabled), as the `aliyun` CLI's EcsRamRole mode gets them.
+
+use std::time::Duration;
+
+use super::{Credentials, Secret};
+use crate::config::env::Env;
+
+/// Overrides where the ECS metadata service is reached (tests point it at a loopback server).
+pub const ENV_ECS_METADATA_URL: &str = "SLS_RETRY_ECS_METADATA_URL";
+/// As in Alibaba Cloud's credentials libraries: refuse the token-less IMDSv1 fallback, name the
+/// instance's RAM role, or turn the metadata service off.
+pub const ENV_IMDSV1_DISABLED: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
+pub const ENV_ECS_METADATA: &str = "ALIBABA_CLOUD_ECS_METADATA";
+pub const ENV_ECS_METADATA_DISABLED: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
+
+/// Where the ECS instance metadata service answers.
+pub const ECS_METADATA_URL: &str = "http://100.100.100.200";
+
+/// Temporary credentials of the instance's RAM role from the ECS metadata service (the `aliyun`
+/// CLI's EcsRamRole mode). `role` empty means: ask the service which role is attached.
+///
+/// IMDSv2 first (a session token), falling back to IMDSv1 unless `v1_disabled`.
+pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> anyhow::Result<Credentials> {
+    use anyhow::{Context, bail};
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // Link-local and answering in milliseconds on ECS; off ECS, fail fast.
+        .timeout_connect(Some(Duration::from_secs(2)))
+        .timeout_global(Some(Duration::from_secs(5)))
+        .proxy(None)
+        .build()
+        .new_agent();
+    let base = base.trim_end_matches('/');
+    let unreachable = |e: ureq::Error| {
+        anyhow::anyhow!(
+            "cannot reach the ECS metadata service at {base} ({e}); EcsRamRole works only on an ECS instance"
+        )
+    };
+
+    let token = match agent
+        .put(format!("{base}/latest/api/token"))
+        .header("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")
+        .send_empty()
+    {
+        Ok(mut resp) if resp.status() == 200 => Some(
+            resp.body_mut()
+                .read_to_string()
+                .map_err(unreachable)?
+                .trim()
+                .to_string(),
+        ),
+        Ok(resp) if v1_disabled => bail!(
+            "the ECS metadata service refused a session token (HTTP {}) and IMDSv1 is disabled",
+            resp.status().as_u16()
+        ),
+        Ok(_) => None,
+        Err(e) => return Err(unreachable(e)),
+    };
+    let get = |path: &str| -> anyhow::Result<String> {
+        let mut request = agent.get(format!("{base}{path}"));
+        if let Some(token) = &token {
+            request = request.header("X-aliyun-ecs-metadata-token", token);
+        }
+        let mut resp = request.call().map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .map_err(unreachable)?;
+        if status != 200 {
+            bail!("the ECS metadata service answered HTTP {status} for {path}");
+        }
+        Ok(body)
+    };
+
+    const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
+    let role = if role.is_empty() {
+        let name = get(CREDENTIALS_PATH).context("finding the instance's RAM role")?;
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            bail!("no RAM role is attached to this ECS instance");
+        }
+        name
+    } else {
+        role.to_string()
+    };
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct RoleCredentials {
+        code: Option<String>,
+        access_key_id: Option<String>,
+        access_key_secret: Option<Secret>,
+        security_token: Option<Secret>,
+    }
+    let body = get(&format!("{CREDENTIALS_PATH}{role}")).with_context(|| {
+        format!(
+            "getting credentials of RAM role \"{}\"",
+            crate::untrusted::escape(&role)
+        )
+    })?;
+    let creds: RoleCredentials = serde_json::from_str(&body).map_err(|_| {
+        anyhow::anyhow!(
+            "the ECS metadata service's answer for role \"{}\" is not JSON",
+            crate::untrusted::escape(&role)
+        )
+    })?;
+    match (
+        creds.code.as_deref(),
+        creds.access_key_id,
+        creds.access_key_secret,
+        creds.security_token,
+    ) {
+        (Some("Success") | None, Some(id), Some(secret), Some(token)) => Ok(Credentials {
+            access_key_id: id,
+            access_key_secret: secret,
+            security_token: Some(token),
+        }),
+        (code, ..) => bail!(
+            "the ECS metadata service gave no credentials for role \"{}\" (Code {})",
+            crate::untrusted::escape(&role),
+            crate::untrusted::excerpt(code.unwrap_or("missing"), 64)
+        ),
+    }
+}
+
+/// The credentials of the RAM role `named` (empty: the one `$ALIBABA_CLOUD_ECS_METADATA` names,
+/// else the one attached), from the metadata service the environment points at. The call is
+/// read-only and may take seconds off ECS, so a signal does not wait for it.
+pub fn for_role(named: &str, env: &Env) -> anyhow::Result<Credentials> {
+    if env
+        .get(ENV_ECS_METADATA_DISABLED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        anyhow::bail!("{ENV_ECS_METADATA_DISABLED} is set");
+    }
+    let base = env
+        .get(ENV_ECS_METADATA_URL)
+        .unwrap_or_else(|| ECS_METADATA_URL.to_string());
+    let v1_disabled = env.is_true(ENV_IMDSV1_DISABLED);
+    // As the credentials libraries do: the role may also come from the environment.
+    let role = match env.get(ENV_ECS_METADATA) {
+        _ if !named.is_empty() => named.to_string(),
+        Some(name) => name,
+        None => String::new(),
+    };
+    let during = "asking the ECS metadata service for credentials; nothing was sent";
+    let fetched = env
+        .interrupt
+        .abandon_on_signal(during, move || from_ecs_metadata(&base, &role, v1_disabled));
+    fetched?
+}

@@ -1,0 +1,90 @@
+//! Credentials: the AccessKey pair and optional STS token, kept in types that never print a
+//! secret, and the places they come from, one file each; `chain.rs` orders those places and says,
+//! when none has credentials, every place it tried.
+
+mod aliyun_cli;
+mod chain;
+pub mod command;
+pub mod ecs_metadata;
+mod env;
+mod profile;
+
+use std::fmt;
+
+pub use chain::find;
+
+/// A secret string (AccessKeySecret or STS token).
+///
+/// `Debug` prints `<redacted>` and there is deliberately no `Display`, so a secret cannot end up in
+/// a log line, an error message or `--dry-run` output by accident; `expose` is the one way out and
+/// is only called by the signer and the header writer.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value, for signing and for the `x-acs-security-token` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// What a request is signed with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The AccessKeyId is an identifier, not a secret: it is shown by `-v` and `--dry-run`.
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    /// STS token; sent (and signed) as `x-acs-security-token`.
+    pub security_token: Option<Secret>,
+}
+
+impl Credentials {
+    /// A static AccessKey pair (and STS token), when both halves of the pair are there and not
+    /// empty.
+    pub fn from_pair(
+        id: Option<&str>,
+        secret: Option<&Secret>,
+        token: Option<&Secret>,
+    ) -> Option<Credentials> {
+        let id = id.filter(|id| !id.is_empty())?;
+        let secret = secret.filter(|s| !s.expose().is_empty())?;
+        Some(Credentials {
+            access_key_id: id.to_string(),
+            access_key_secret: secret.clone(),
+            security_token: token.filter(|t| !t.expose().is_empty()).cloned(),
+        })
+    }
+}
+
+/// Credentials and, for `-v`, the place they came from (never a secret).
+pub type Found = (Credentials, String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret_or_token() {
+        let creds = Credentials {
+            access_key_id: "LTAIexample".into(),
+            access_key_secret: Secret::new("very-secret-value"),
+            security_token: Some(Secret::new("sts-token-value")),
+        };
+        let shown = format!("{creds:?} {creds:#?}");
+        assert!(shown.contains("LTAIexample"));
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(!shown.contains("sts-token-value"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

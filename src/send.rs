@@ -14,6 +14,7 @@ use crate::interrupt::Interrupt;
 use crate::names::ResourceName;
 use crate::outcome::Outcome;
 use crate::policy;
+use crate::report::plural;
 
 /// What a run sends to and how.
 pub struct Sender<'a> {
@@ -29,9 +30,36 @@ pub struct Sender<'a> {
 /// Why the run sent no more batches.
 struct Stop {
     reason: String,
-    /// Said on stderr at the end, with the count of batches left.
+    /// Said on stderr at the end, with the count of batches left: the batch, the error code,
+    /// and the hint.
     notice: Option<(usize, String, &'static str)>,
 }
+
+/// What the workers share: the next batch to take, and whether (and why) to take no more.
+#[derive(Default)]
+struct Pool {
+    next: AtomicUsize,
+    stopped: AtomicBool,
+    stop: Mutex<Option<Stop>>,
+}
+
+impl Pool {
+    /// Take no more batches; the first reason given is the one reported.
+    fn stop(&self, why: impl FnOnce() -> Stop) {
+        let mut stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        if stop.is_none() {
+            *stop = Some(why());
+        }
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn take_stop(&self) -> Option<Stop> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// A batch's outcome on its way to the report, with the way to say it was taken in.
+type Done = (usize, Outcome, mpsc::SyncSender<()>);
 
 impl Sender<'_> {
     /// Send every batch; `emit` gets each outcome in input order (batches never sent included,
@@ -41,104 +69,103 @@ impl Sender<'_> {
         batches: &'b [Batch],
         mut emit: impl FnMut(&'b Batch, &Outcome) -> bool,
     ) {
-        let next = AtomicUsize::new(0);
-        let stop: Mutex<Option<Stop>> = Mutex::new(None);
-        let stopped = AtomicBool::new(false);
+        let pool = Pool::default();
         // Each outcome travels with a way to say "handled": a worker takes its next batch only
         // once the report has taken in its last outcome, so a report that stopped (a closed or
         // full stdout) stops the sending at once, however busy the machine, and without a slow
         // batch holding the other workers back.
-        let (done, results) = mpsc::channel::<(usize, Outcome, mpsc::SyncSender<()>)>();
-
+        let (done, results) = mpsc::channel::<Done>();
         std::thread::scope(|scope| {
             for _ in 0..self.jobs.clamp(1, batches.len().max(1)) {
-                let done = done.clone();
-                let (next, stop, stopped) = (&next, &stop, &stopped);
-                let (handled, taken_in) = mpsc::sync_channel::<()>(1);
-                scope.spawn(move || {
-                    loop {
-                        if stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some() {
-                            return;
-                        }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(batch) = batches.get(i) else { return };
-                        let outcome = self.client.retry_tasks(
-                            self.logstore,
-                            self.shipper,
-                            &batch.ids,
-                            &self.diag,
-                        );
-                        if !self.keep_going
-                            && let Some(hint) = policy::stops_the_run(&outcome)
-                        {
-                            let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
-                            let mut stop = stop.lock().unwrap_or_else(|p| p.into_inner());
-                            if stop.is_none() {
-                                *stop = Some(Stop {
-                                    reason: format!(
-                                        "stopped after {code} in batch {}",
-                                        batch.number
-                                    ),
-                                    notice: Some((batch.number, code.to_string(), hint)),
-                                });
-                            }
-                            stopped.store(true, Ordering::SeqCst);
-                        }
-                        if done.send((i, outcome, handled.clone())).is_err()
-                            || taken_in.recv().is_err()
-                        {
-                            return;
-                        }
-                    }
-                });
+                let (done, pool) = (done.clone(), &pool);
+                scope.spawn(move || self.work(batches, pool, &done));
             }
             drop(done);
-
-            // Hand outcomes on in input order as they complete.
-            let mut pending = BTreeMap::new();
-            let mut emitted = 0;
-            for (i, outcome, handled) in results.iter() {
-                pending.insert(i, outcome);
-                while let Some(outcome) = pending.remove(&emitted) {
-                    if !emit(&batches[emitted], &outcome) {
-                        let mut stop = stop.lock().unwrap_or_else(|p| p.into_inner());
-                        stop.get_or_insert(Stop {
-                            reason: "stdout was closed".into(),
-                            notice: None,
-                        });
-                        stopped.store(true, Ordering::SeqCst);
-                    }
-                    emitted += 1;
-                }
-                let _ = handled.send(());
-            }
+            let emitted = in_order(batches, results, &pool, &mut emit);
             // Every worker has finished: what was never taken was not sent.
-            let stop = stop.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let reason = match (&stop, self.interrupt.signal()) {
-                (Some(stop), _) => stop.reason.clone(),
-                (None, Some(_)) => "interrupted before it was sent".to_string(),
-                (None, None) => "not sent".to_string(),
-            };
-            let left = batches.len() - emitted;
-            for batch in &batches[emitted..] {
-                emit(batch, &Outcome::not_sent(&reason));
-            }
-            if let Some(Stop {
-                notice: Some((number, code, hint)),
-                ..
-            }) = stop
-                && left > 0
-            {
-                diag::error(&format!(
-                    "batch {number} failed with {code}, which every batch would meet: {hint}; \
-                     the remaining {left} {} not sent (--keep-going sends them anyway)",
-                    if left == 1 {
-                        "batch was"
-                    } else {
-                        "batches were"
-                    }
-                ));
-            }
+            self.not_sent(&batches[emitted..], pool.take_stop(), &mut emit);
         });
     }
+
+    /// One worker: take the next batch, send it, hand its outcome over, until none is left or
+    /// the run stops.
+    fn work(&self, batches: &[Batch], pool: &Pool, done: &mpsc::Sender<Done>) {
+        let (handled, taken_in) = mpsc::sync_channel::<()>(1);
+        loop {
+            if pool.stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some() {
+                return;
+            }
+            let i = pool.next.fetch_add(1, Ordering::SeqCst);
+            let Some(batch) = batches.get(i) else { return };
+            let outcome =
+                (self.client).retry_tasks(self.logstore, self.shipper, &batch.ids, &self.diag);
+            if !self.keep_going
+                && let Some(hint) = policy::stops_the_run(&outcome)
+            {
+                let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
+                pool.stop(|| Stop {
+                    reason: format!("stopped after {code} in batch {}", batch.number),
+                    notice: Some((batch.number, code.to_string(), hint)),
+                });
+            }
+            if done.send((i, outcome, handled.clone())).is_err() || taken_in.recv().is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The batches never sent, reported as such, and why the run stopped when an error every
+    /// batch would meet stopped it.
+    fn not_sent<'b>(
+        &self,
+        left: &'b [Batch],
+        stop: Option<Stop>,
+        emit: &mut impl FnMut(&'b Batch, &Outcome) -> bool,
+    ) {
+        let reason = match (&stop, self.interrupt.signal()) {
+            (Some(stop), _) => stop.reason.clone(),
+            (None, Some(_)) => "interrupted before it was sent".to_string(),
+            (None, None) => "not sent".to_string(),
+        };
+        for batch in left {
+            emit(batch, &Outcome::not_sent(&reason));
+        }
+        if let Some(Stop {
+            notice: Some((number, code, hint)),
+            ..
+        }) = stop
+            && !left.is_empty()
+        {
+            diag::error(&format!(
+                "batch {number} failed with {code}, which every batch would meet: {hint}; the \
+                 remaining {} not sent (--keep-going sends them anyway)",
+                plural(left.len(), "batch was", "batches were")
+            ));
+        }
+    }
+}
+
+/// Hand the outcomes on in input order as they complete; how many were handed on.
+fn in_order<'b>(
+    batches: &'b [Batch],
+    results: mpsc::Receiver<Done>,
+    pool: &Pool,
+    emit: &mut impl FnMut(&'b Batch, &Outcome) -> bool,
+) -> usize {
+    let mut pending = BTreeMap::new();
+    let mut emitted = 0;
+    for (i, outcome, handled) in results.iter() {
+        pending.insert(i, outcome);
+        while let Some(outcome) = pending.remove(&emitted) {
+            if !emit(&batches[emitted], &outcome) {
+                pool.stop(|| Stop {
+                    reason: "stdout was closed".into(),
+                    notice: None,
+                });
+            }
+            emitted += 1;
+        }
+        let _ = handled.send(());
+    }
+    emitted
 }

@@ -2,10 +2,12 @@
 //! `process_command`): run in a process group of its own, watched for its timeout, its output's
 //! size and signals, and killed with everything it started when one of them ends it.
 
-use std::io::Read;
+use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
 
 use super::{Credentials, Secret};
 use crate::interrupt::{Interrupt, Interrupted};
@@ -45,13 +47,13 @@ pub fn from_command(
     style: CommandStyle,
     timeout: Duration,
     interrupt: &Interrupt,
-) -> anyhow::Result<Credentials> {
+) -> Result<Credentials> {
     let out = run_command(command, style, timeout, interrupt)?;
     parse_external(&out)
 }
 
 /// `command`, ready to spawn as `style` says.
-fn build_command(command: &str, style: CommandStyle) -> anyhow::Result<Command> {
+fn build_command(command: &str, style: CommandStyle) -> Result<Command> {
     Ok(match style {
         CommandStyle::Shell if cfg!(windows) => {
             let mut cmd = Command::new("cmd");
@@ -81,9 +83,41 @@ fn run_command(
     style: CommandStyle,
     timeout: Duration,
     interrupt: &Interrupt,
-) -> anyhow::Result<Vec<u8>> {
-    use anyhow::{Context, bail};
+) -> Result<Vec<u8>> {
+    let (mut child, output) = spawn(command, style)?;
+    let deadline = Instant::now() + timeout;
+    let mut watch = Watch {
+        output,
+        status: None,
+        out: None,
+    };
+    loop {
+        if let Some(signal) = interrupt.signal() {
+            stop(&mut child);
+            let during = "the command ran; nothing was sent";
+            return Err(Interrupted { signal, during }.into());
+        }
+        let verdict = watch.look(&mut child);
+        if let Some(verdict) = verdict.transpose() {
+            if verdict.is_err() {
+                stop(&mut child);
+            }
+            return verdict;
+        }
+        if Instant::now() >= deadline {
+            stop(&mut child);
+            bail!(
+                "the command did not finish within {}; it and every process it started were \
+                 stopped",
+                describe(timeout)
+            );
+        }
+    }
+}
 
+/// Start the command in a process group of its own, its stdout read on a thread (so that the
+/// wait keeps watching the clock and for signals) into the returned channel.
+fn spawn(command: &str, style: CommandStyle) -> Result<(Child, mpsc::Receiver<Output>)> {
     let mut cmd = build_command(command, style)?;
     // stdin may be the task IDs being piped to us: the command must not eat them.
     cmd.stdin(Stdio::null())
@@ -94,80 +128,75 @@ fn run_command(
     let mut child = cmd
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot start the command: {e}"))?;
-    let Some(stdout) = child.stdout.take() else {
+    let Some(mut stdout) = child.stdout.take() else {
         stop(&mut child);
         bail!("cannot read the command's output");
     };
-    // A thread reads, so that the wait below keeps watching the clock and for signals.
     let (sender, output) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut stdout = stdout;
         let mut out = Vec::new();
-        let read = (&mut stdout)
-            .take(MAX_COMMAND_OUTPUT as u64 + 1)
-            .read_to_end(&mut out)
-            .map(|_| out);
+        let mut limited = (&mut stdout).take(MAX_COMMAND_OUTPUT as u64 + 1);
+        let read = limited.read_to_end(&mut out).map(|_| out);
         let _ = sender.send(read);
         // Closed only now: a command that dies of the closed pipe (SIGPIPE) does so after its
         // output is in the channel, where the wait finds it over the cap rather than "failed".
         drop(stdout);
     });
+    Ok((child, output))
+}
 
-    let deadline = Instant::now() + timeout;
-    let mut status = None;
-    let mut out: Option<Vec<u8>> = None;
-    loop {
-        if let Some(signal) = interrupt.signal() {
-            stop(&mut child);
-            return Err(Interrupted {
-                signal,
-                during: "the command ran; nothing was sent",
-            }
-            .into());
-        }
-        let received = match out {
+/// What the reading thread hands over: the output, or why it could not be read.
+type Output = std::io::Result<Vec<u8>>;
+
+/// What has been seen of a running command so far.
+struct Watch {
+    output: mpsc::Receiver<Output>,
+    status: Option<std::process::ExitStatus>,
+    out: Option<Vec<u8>>,
+}
+
+impl Watch {
+    /// Wait a moment for its output and its exit: `Some` once the command's fate is known (its
+    /// output, or why it failed), `None` while it runs.
+    fn look(&mut self, child: &mut Child) -> Result<Option<Vec<u8>>> {
+        let received = match self.out {
             // Waiting for the output is this loop's pause.
-            None => output.recv_timeout(COMMAND_POLL),
+            None => self.output.recv_timeout(COMMAND_POLL),
             Some(_) => {
                 std::thread::sleep(COMMAND_POLL);
                 Err(mpsc::RecvTimeoutError::Timeout)
             }
         };
-        if status.is_none() {
-            status = child.try_wait().context("cannot wait for the command")?;
+        if self.status.is_none() {
+            self.status = child.try_wait().context("cannot wait for the command")?;
         }
-        let received = match (received, &out, status) {
+        let received = match (received, &self.out, self.status) {
             // Sent between the wait above and the exit: still read it before judging the exit.
-            (Err(mpsc::RecvTimeoutError::Timeout), None, Some(_)) => output
+            (Err(mpsc::RecvTimeoutError::Timeout), None, Some(_)) => (self.output)
                 .try_recv()
                 .map_err(|_| mpsc::RecvTimeoutError::Timeout),
             (received, ..) => received,
         };
         match received {
-            Ok(read) => out = Some(read.context("cannot read the command's output")?),
+            Ok(read) => self.out = Some(read.context("cannot read the command's output")?),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("cannot read the command's output"),
         }
-        if out.as_ref().is_some_and(|o| o.len() > MAX_COMMAND_OUTPUT) {
-            stop(&mut child);
+        if self
+            .out
+            .as_ref()
+            .is_some_and(|o| o.len() > MAX_COMMAND_OUTPUT)
+        {
             bail!(
                 "the command printed more than {} MiB; credentials are a few hundred bytes",
                 MAX_COMMAND_OUTPUT >> 20
             );
         }
-        match status {
+        match self.status {
             Some(status) if !status.success() => bail!("the command failed ({status})"),
             // Exited, and printed everything (its stdout is closed).
-            Some(_) if out.is_some() => return Ok(out.unwrap_or_default()),
-            _ => {}
-        }
-        if Instant::now() >= deadline {
-            stop(&mut child);
-            bail!(
-                "the command did not finish within {}; it and every process it started were \
-                 stopped",
-                describe(timeout)
-            );
+            Some(_) if self.out.is_some() => Ok(self.out.take()),
+            _ => Ok(None),
         }
     }
 }
@@ -196,7 +225,7 @@ fn describe(d: Duration) -> String {
 }
 
 /// Parse the External-format JSON. Errors never quote the input: it holds a secret.
-fn parse_external(out: &[u8]) -> anyhow::Result<Credentials> {
+fn parse_external(out: &[u8]) -> Result<Credentials> {
     #[derive(serde::Deserialize)]
     struct External {
         mode: Option<String>,
@@ -241,7 +270,7 @@ mod tests {
 
     const AK: &str = r#"printf '{"mode":"AK","access_key_id":"id","access_key_secret":"S3cret"}'"#;
 
-    fn run(command: &str, timeout: Duration) -> anyhow::Result<Credentials> {
+    fn run(command: &str, timeout: Duration) -> Result<Credentials> {
         from_command(command, CommandStyle::Shell, timeout, &Interrupt::default())
     }
 

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use anyhow::{Context, Result, bail};
+
 use super::{Credentials, Secret};
 use crate::config::env::Env;
 
@@ -17,115 +19,145 @@ pub const ENV_ECS_METADATA_DISABLED: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED
 /// Where the ECS instance metadata service answers.
 pub const ECS_METADATA_URL: &str = "http://100.100.100.200";
 
+/// Where a role's credentials are, and (with the role's name after it) its credentials.
+const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
+
 /// Temporary credentials of the instance's RAM role from the ECS metadata service (the `aliyun`
 /// CLI's EcsRamRole mode). `role` empty means: ask the service which role is attached.
 ///
 /// IMDSv2 first (a session token), falling back to IMDSv1 unless `v1_disabled`.
-pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> anyhow::Result<Credentials> {
-    use anyhow::{Context, bail};
+pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> Result<Credentials> {
+    let service = Service::open(base, v1_disabled)?;
+    let role = match role {
+        "" => service.attached_role()?,
+        named => named.to_string(),
+    };
+    service.role_credentials(&role)
+}
 
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        // Link-local and answering in milliseconds on ECS; off ECS, fail fast.
-        .timeout_connect(Some(Duration::from_secs(2)))
-        .timeout_global(Some(Duration::from_secs(5)))
-        .proxy(None)
-        .build()
-        .new_agent();
-    let base = base.trim_end_matches('/');
-    let unreachable = |e: ureq::Error| {
+/// A session with the metadata service.
+struct Service {
+    agent: ureq::Agent,
+    base: String,
+    /// The IMDSv2 session token; `None` on IMDSv1.
+    token: Option<String>,
+}
+
+impl Service {
+    /// Ask for an IMDSv2 session token; without one, go on with IMDSv1 unless `v1_disabled`.
+    fn open(base: &str, v1_disabled: bool) -> Result<Service> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            // Link-local and answering in milliseconds on ECS; off ECS, fail fast.
+            .timeout_connect(Some(Duration::from_secs(2)))
+            .timeout_global(Some(Duration::from_secs(5)))
+            .proxy(None)
+            .build()
+            .new_agent();
+        let mut service = Service {
+            agent,
+            base: base.trim_end_matches('/').to_string(),
+            token: None,
+        };
+        let answer = (service.agent)
+            .put(format!("{}/latest/api/token", service.base))
+            .header("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")
+            .send_empty();
+        service.token = match answer {
+            Ok(mut resp) if resp.status() == 200 => {
+                let token = resp.body_mut().read_to_string();
+                Some(
+                    token
+                        .map_err(|e| service.unreachable(e))?
+                        .trim()
+                        .to_string(),
+                )
+            }
+            Ok(resp) if v1_disabled => bail!(
+                "the ECS metadata service refused a session token (HTTP {}) and IMDSv1 is \
+                 disabled",
+                resp.status().as_u16()
+            ),
+            Ok(_) => None,
+            Err(e) => return Err(service.unreachable(e)),
+        };
+        Ok(service)
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> anyhow::Error {
         anyhow::anyhow!(
-            "cannot reach the ECS metadata service at {base} ({e}); EcsRamRole works only on an ECS instance"
+            "cannot reach the ECS metadata service at {} ({e}); EcsRamRole works only on an ECS \
+             instance",
+            self.base
         )
-    };
+    }
 
-    let token = match agent
-        .put(format!("{base}/latest/api/token"))
-        .header("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")
-        .send_empty()
-    {
-        Ok(mut resp) if resp.status() == 200 => Some(
-            resp.body_mut()
-                .read_to_string()
-                .map_err(unreachable)?
-                .trim()
-                .to_string(),
-        ),
-        Ok(resp) if v1_disabled => bail!(
-            "the ECS metadata service refused a session token (HTTP {}) and IMDSv1 is disabled",
-            resp.status().as_u16()
-        ),
-        Ok(_) => None,
-        Err(e) => return Err(unreachable(e)),
-    };
-    let get = |path: &str| -> anyhow::Result<String> {
-        let mut request = agent.get(format!("{base}{path}"));
-        if let Some(token) = &token {
+    /// The body of a 200 answer to `GET {path}`.
+    fn get(&self, path: &str) -> Result<String> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
             request = request.header("X-aliyun-ecs-metadata-token", token);
         }
-        let mut resp = request.call().map_err(unreachable)?;
+        let mut resp = request.call().map_err(|e| self.unreachable(e))?;
         let status = resp.status().as_u16();
         let body = resp
             .body_mut()
             .with_config()
             .limit(64 * 1024)
-            .read_to_string()
-            .map_err(unreachable)?;
+            .read_to_string();
+        let body = body.map_err(|e| self.unreachable(e))?;
         if status != 200 {
             bail!("the ECS metadata service answered HTTP {status} for {path}");
         }
         Ok(body)
-    };
+    }
 
-    const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
-    let role = if role.is_empty() {
-        let name = get(CREDENTIALS_PATH).context("finding the instance's RAM role")?;
+    /// The name of the RAM role attached to the instance.
+    fn attached_role(&self) -> Result<String> {
+        let name = self
+            .get(CREDENTIALS_PATH)
+            .context("finding the instance's RAM role")?;
         let name = name.trim().to_string();
         if name.is_empty() {
             bail!("no RAM role is attached to this ECS instance");
         }
-        name
-    } else {
-        role.to_string()
-    };
-
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct RoleCredentials {
-        code: Option<String>,
-        access_key_id: Option<String>,
-        access_key_secret: Option<Secret>,
-        security_token: Option<Secret>,
+        Ok(name)
     }
-    let body = get(&format!("{CREDENTIALS_PATH}{role}")).with_context(|| {
-        format!(
-            "getting credentials of RAM role \"{}\"",
-            crate::untrusted::escape(&role)
-        )
-    })?;
-    let creds: RoleCredentials = serde_json::from_str(&body).map_err(|_| {
-        anyhow::anyhow!(
-            "the ECS metadata service's answer for role \"{}\" is not JSON",
-            crate::untrusted::escape(&role)
-        )
-    })?;
-    match (
-        creds.code.as_deref(),
-        creds.access_key_id,
-        creds.access_key_secret,
-        creds.security_token,
-    ) {
-        (Some("Success") | None, Some(id), Some(secret), Some(token)) => Ok(Credentials {
-            access_key_id: id,
-            access_key_secret: secret,
-            security_token: Some(token),
-        }),
-        (code, ..) => bail!(
-            "the ECS metadata service gave no credentials for role \"{}\" (Code {})",
-            crate::untrusted::escape(&role),
-            crate::untrusted::excerpt(code.unwrap_or("missing"), 64)
-        ),
+
+    fn role_credentials(&self, role: &str) -> Result<Credentials> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct RoleCredentials {
+            code: Option<String>,
+            access_key_id: Option<String>,
+            access_key_secret: Option<Secret>,
+            security_token: Option<Secret>,
+        }
+        let shown = crate::untrusted::escape(role);
+        let body = self
+            .get(&format!("{CREDENTIALS_PATH}{role}"))
+            .with_context(|| format!("getting credentials of RAM role \"{shown}\""))?;
+        let creds: RoleCredentials = serde_json::from_str(&body).map_err(|_| {
+            anyhow::anyhow!("the ECS metadata service's answer for role \"{shown}\" is not JSON")
+        })?;
+        match (
+            creds.code.as_deref(),
+            creds.access_key_id,
+            creds.access_key_secret,
+        ) {
+            (Some("Success") | None, Some(id), Some(secret)) if creds.security_token.is_some() => {
+                Ok(Credentials {
+                    access_key_id: id,
+                    access_key_secret: secret,
+                    security_token: creds.security_token,
+                })
+            }
+            (code, ..) => bail!(
+                "the ECS metadata service gave no credentials for role \"{shown}\" (Code {})",
+                crate::untrusted::excerpt(code.unwrap_or("missing"), 64)
+            ),
+        }
     }
 }
 

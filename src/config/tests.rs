@@ -384,99 +384,63 @@ fn signature_v4_region_from_flag_profile_or_endpoint_and_automatic_for_acdr_ut()
     let w = World::new()
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
-    let v4 = |c: Config| c.signature;
-    assert_eq!(v4(w.resolve(&TARGET).unwrap()), SignatureVersion::V1);
-    let args = [
-        "-p",
-        "proj",
-        "-l",
-        "l",
-        "-s",
-        "s",
-        "-e",
-        "cn-hangzhou.log.aliyuncs.com",
-        "--signature-version",
-        "4",
+    let signed = |extra: &[&str]| {
+        let args = [&TARGET[..6], extra].concat();
+        w.resolve(&args).map(|c| c.signature)
+    };
+    let v4 = |region: &str| SignatureVersion::V4 {
+        region: Region::parse(region).unwrap(),
+    };
+    assert_eq!(signed(&TARGET[6..]).unwrap(), SignatureVersion::V1);
+    let cases: [(&[&str], SignatureVersion); 4] = [
+        (
+            &[
+                "-e",
+                "cn-hangzhou.log.aliyuncs.com",
+                "--signature-version",
+                "4",
+            ],
+            v4("cn-hangzhou"),
+        ),
+        (
+            &[
+                "-e",
+                "http://127.0.0.1:1",
+                "--region",
+                "cn-beijing",
+                "--signature-version",
+                "4",
+            ],
+            v4("cn-beijing"),
+        ),
+        (
+            &["--region", "cn-shanghai-acdr-ut-1"],
+            v4("cn-shanghai-acdr-ut-1"),
+        ),
+        // An explicit choice wins.
+        (
+            &[
+                "--region",
+                "cn-shanghai-acdr-ut-1",
+                "--signature-version",
+                "1",
+            ],
+            SignatureVersion::V1,
+        ),
     ];
-    assert_eq!(
-        v4(w.resolve(&args).unwrap()),
-        SignatureVersion::V4 {
-            region: Region::parse("cn-hangzhou").unwrap()
-        }
+    for (extra, want) in cases {
+        assert_eq!(signed(extra).unwrap(), want, "{extra:?}");
+    }
+    let err = format!(
+        "{:#}",
+        signed(&["-e", "http://127.0.0.1:1", "--signature-version", "4"]).unwrap_err()
     );
-    let args = [
-        "-p",
-        "proj",
-        "-l",
-        "l",
-        "-s",
-        "s",
-        "-e",
-        "http://127.0.0.1:1",
-        "--region",
-        "cn-beijing",
-        "--signature-version",
-        "4",
-    ];
-    assert_eq!(
-        v4(w.resolve(&args).unwrap()),
-        SignatureVersion::V4 {
-            region: Region::parse("cn-beijing").unwrap()
-        }
-    );
-    let args = [
-        "-p",
-        "proj",
-        "-l",
-        "l",
-        "-s",
-        "s",
-        "-e",
-        "http://127.0.0.1:1",
-        "--signature-version",
-        "4",
-    ];
-    assert!(w.error(&args).contains("signature v4 needs a region"));
-    let args = [
-        "-p",
-        "proj",
-        "-l",
-        "l",
-        "-s",
-        "s",
-        "--region",
-        "cn-shanghai-acdr-ut-1",
-    ];
-    assert_eq!(
-        v4(w.resolve(&args).unwrap()),
-        SignatureVersion::V4 {
-            region: Region::parse("cn-shanghai-acdr-ut-1").unwrap()
-        }
-    );
-    let args = [
-        "-p",
-        "proj",
-        "-l",
-        "l",
-        "-s",
-        "s",
-        "--region",
-        "cn-shanghai-acdr-ut-1",
-        "--signature-version",
-        "1",
-    ];
-    assert_eq!(
-        v4(w.resolve(&args).unwrap()),
-        SignatureVersion::V1,
-        "an explicit choice wins"
-    );
+    assert!(err.contains("signature v4 needs a region"), "{err}");
 
     let w = World::new().profile_file("[default]\nsignature_version = 4\nregion = \"cn-hangzhou\"\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\n");
     assert_eq!(
-        v4(w.resolve(&TARGET[..6]).unwrap()),
-        SignatureVersion::V4 {
-            region: Region::parse("cn-hangzhou").unwrap()
-        }
+        w.resolve(&TARGET[..6]).unwrap().signature,
+        v4("cn-hangzhou")
     );
 }
 

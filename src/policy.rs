@@ -80,12 +80,8 @@ pub fn is_transient(outcome: &Outcome, transient_transport: bool) -> bool {
     match outcome.http_status {
         // A 200 fails only when a body that was needed could not be read.
         None | Some(200) => transient_transport,
-        Some(500 | 502 | 503 | 504 | 429) => true,
-        Some(403) => outcome
-            .error_code
-            .as_deref()
-            .is_some_and(is_throttling_code),
-        Some(_) => false,
+        Some(500 | 502 | 504) => true,
+        Some(_) => is_throttling(outcome),
     }
 }
 

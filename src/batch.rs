@@ -2,7 +2,8 @@
 
 use crate::ids::TaskId;
 
-/// The API takes at most this many task IDs per call (SPEC 1.1).
+/// RetryShipperTask takes at most this many task IDs per call ("Each time allows 10 task
+/// retries only.").
 pub const MAX_BATCH_SIZE: usize = 10;
 
 /// One RetryShipperTask call's worth of IDs.

@@ -1,5 +1,5 @@
 //! SLS endpoints: the accepted forms and the rule for where to connect and what `Host` to send
-//! (SPEC 1.6).
+//! (see README, "Usage").
 
 use std::fmt;
 use std::net::IpAddr;

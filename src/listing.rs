@@ -1,4 +1,4 @@
-//! GetShipperStatus (SPEC 1.2): its response document, paging through every task of a window,
+//! GetShipperStatus: its response document, paging through every task of a window,
 //! and reading such documents (one page or several concatenated) from stdin.
 
 use std::collections::HashSet;

@@ -1,5 +1,5 @@
 //! The time window of a task listing: `--since`, `--from`/`--to`, and the 48-hour limit of
-//! GetShipperStatus (SPEC 1.2). Pure: `now` is passed in.
+//! GetShipperStatus (it serves only the last 48 hours). Pure: `now` is passed in.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

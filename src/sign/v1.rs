@@ -1,4 +1,4 @@
-//! Signature v1 (`hmac-sha1`, SPEC 1.4): the default, and what every SLS endpoint accepts.
+//! Signature v1 (`hmac-sha1`): the default, and what every SLS endpoint accepts.
 
 use std::time::SystemTime;
 

@@ -1,4 +1,4 @@
-//! Signature v4 (`SLS4-HMAC-SHA256`, SPEC 1.5): AWS-SigV4-like, scoped to a region. Needed for
+//! Signature v4 (`SLS4-HMAC-SHA256`): AWS-SigV4-like, scoped to a region. Needed for
 //! regions that only take v4 (the `-acdr-ut-` ones) and chosen with `--signature-version 4`.
 
 use std::time::SystemTime;

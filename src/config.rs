@@ -674,7 +674,7 @@ fn from_profile(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<(Cred
         (Some(command), _, _) => {
             // Named by its key: the command's text may hold a secret.
             let creds = credentials::from_command(
-                command,
+                command.expose(),
                 CommandStyle::Shell,
                 COMMAND_TIMEOUT,
                 env.interrupt,
@@ -751,8 +751,8 @@ fn from_aliyun(p: &AliyunProfile, path: &Path, env: &Env) -> Result<(Credentials
             });
             fetched?.with_context(at)?
         }
-        "External" if !p.process_command.is_empty() => credentials::from_command(
-            &p.process_command,
+        "External" if !p.process_command.expose().is_empty() => credentials::from_command(
+            p.process_command.expose(),
             CommandStyle::Fields,
             COMMAND_TIMEOUT,
             env.interrupt,

@@ -69,9 +69,8 @@ fn draft(
     headers.push(("x-log-date", HeaderValue::public(time)));
 
     // Host is signed although the HTTP client is the one that writes it.
-    let exposed: Vec<(&str, Cow<str>)> = headers.iter().map(|(n, v)| (*n, v.expose())).collect();
-    let mut signed_input: Vec<(&str, &str)> = vec![("Host", req.host)];
-    signed_input.extend(exposed.iter().map(|(n, v)| (*n, v.as_ref())));
+    let mut signed_input: Vec<(&str, Cow<str>)> = vec![("Host", Cow::Borrowed(req.host))];
+    signed_input.extend(headers.iter().map(|(n, v)| (*n, v.expose())));
     let canonical = canonical_request(req.method, req.path, req.query, &signed_input, &body_sha256);
     (headers, string_to_sign(time, region, &canonical))
 }
@@ -117,11 +116,11 @@ fn is_signed(lower_name: &str) -> bool {
         || (lower_name.starts_with("x-log-") && !lower_name.starts_with("x-log-meta-"))
 }
 
-fn canonical_request(
+fn canonical_request<V: AsRef<str>>(
     method: &str,
     path: &str,
     query: &[(String, String)],
-    headers: &[(&str, &str)],
+    headers: &[(&str, V)],
     body_sha256: &str,
 ) -> String {
     let mut pairs: Vec<&(String, String)> = query.iter().collect();
@@ -139,7 +138,7 @@ fn canonical_request(
 
     let mut signed: Vec<(String, &str)> = headers
         .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_ref().trim()))
         .filter(|(n, _)| is_signed(n))
         .collect();
     signed.sort();
@@ -295,7 +294,7 @@ mod tests {
             ("to".to_string(), "a b/c~d".to_string()),
             ("status".to_string(), String::new()),
         ];
-        let canonical = canonical_request("GET", "/x", &query, &[], "e3");
+        let canonical = canonical_request::<&str>("GET", "/x", &query, &[], "e3");
         assert!(
             canonical.starts_with("GET\n/x\nstatus&to=a%20b%2Fc~d\n"),
             "{canonical}"

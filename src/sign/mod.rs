@@ -119,7 +119,8 @@ pub(crate) mod tests {
     pub(crate) const SECRET: &str = "s3cret-do-not-print";
     pub(crate) const TOKEN: &str = "CAIS-t0ken-do-not-print";
 
-    /// An STS request signed both ways at 1970-01-01, each with its Authorization as printing shows it.
+    /// An STS request signed both ways at 1970-01-01, each with its Authorization as printing
+    /// shows it.
     pub(crate) fn signed_sts_requests() -> Vec<(Signed, &'static str)> {
         let creds = Credentials {
             access_key_id: "STS.AKID".into(),

@@ -28,7 +28,8 @@ use crate::window::Window;
 /// A full GetShipperStatus page is some 200 KiB; anything far bigger is not SLS talking.
 const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
-/// A request ready to go out: what `--dry-run` prints and what `send` transmits.
+/// A request ready to go out: what `--dry-run` prints and what `send` transmits. Its `Debug`
+/// hides what the signer marked sensitive, as `redacted` does.
 #[derive(Debug)]
 pub struct Prepared {
     pub method: &'static str,
@@ -405,7 +406,11 @@ impl Client {
             .uri(&prepared.url)
             .header("Host", &prepared.host);
         for (name, value) in &prepared.signed.headers {
-            request = request.header(*name, value);
+            // The mark goes on to the wire type as well, whose own `Debug` then hides the value.
+            let mut wire = ureq::http::HeaderValue::try_from(value.expose().as_ref())
+                .map_err(ureq::http::Error::from)?;
+            wire.set_sensitive(value.is_sensitive());
+            request = request.header(*name, wire);
         }
         let request = request.body(prepared.body.as_slice())?;
         let needs_body = |status: u16| status != 200 || prepared.answer_is_body();
@@ -539,4 +544,39 @@ struct Answer {
     response: RawResponse,
     /// The part of the answer that was needed could not be read, for a reason that may pass.
     transient: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::tests::{SECRET, TOKEN, signature, signed_sts_requests};
+
+    /// A prepared STS request prints no secret either: not `{:?}`, not `{:#?}`, not the text `-vv`
+    /// and `--dry-run` show, which keeps the key ID and the v4 scope.
+    #[test]
+    fn printing_a_prepared_sts_request_shows_no_token_signature_or_secret() {
+        for (signed, authorization) in signed_sts_requests() {
+            let signature = signature(&signed, authorization);
+            let prepared = Prepared {
+                method: "GET",
+                url: "https://p.example/logstores/l/shipper/s/tasks?status=fail".into(),
+                host: "p.example".into(),
+                signed,
+                body: Vec::new(),
+            };
+            let text = prepared.redacted();
+            let shown = format!("{prepared:?}\n{prepared:#?}\n{text}");
+            for secret in [TOKEN, SECRET, &signature] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(
+                text.contains(&format!("\nAuthorization: {authorization}\n")),
+                "{text}"
+            );
+            assert!(
+                text.contains("\nx-acs-security-token: <redacted>\n"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -346,7 +346,6 @@ impl<W: Write> Reporter<W> {
                     let headers: serde_json::Map<String, serde_json::Value> = prepared
                         .signed
                         .redacted_headers()
-                        .into_iter()
                         .map(|(n, v)| (n.to_string(), v.into()))
                         .collect();
                     self.write(&json_line(&serde_json::json!({

@@ -27,7 +27,8 @@ pub struct AliyunProfile {
     pub sts_token: Option<Secret>,
     pub ram_role_name: String,
     pub region_id: String,
-    pub process_command: String,
+    /// A `Secret`: its text may hold one.
+    pub process_command: Secret,
 }
 
 /// How an `aliyun` CLI profile authenticates (its `mode`), as the CLI reads it.
@@ -91,7 +92,7 @@ impl AliyunProfile {
             }
         } else if !self.ram_role_name.is_empty() {
             AliyunMode::EcsRamRole
-        } else if !self.process_command.is_empty() {
+        } else if !self.process_command.expose().is_empty() {
             AliyunMode::External
         } else {
             AliyunMode::Ak
@@ -169,6 +170,30 @@ mod tests {
         assert_eq!(p(r#"{"ram_role_name": "r"}"#), "EcsRamRole");
         assert_eq!(p(r#"{"process_command": "x"}"#), "External");
         assert_eq!(p(r#"{"mode": "OIDC"}"#), "OIDC");
+    }
+
+    /// The secret, the token and the External command (whose text may hold a secret) never print.
+    #[test]
+    fn debug_never_shows_a_secret_token_or_command() {
+        let file: File = serde_json::from_str(
+            r#"{"current": "sts", "profiles": [
+                {"name": "sts", "mode": "StsToken", "access_key_id": "STS.ID",
+                 "access_key_secret": "cli-secret", "sts_token": "cli-token"},
+                {"name": "ext", "mode": "External",
+                 "process_command": "printf {\"access_key_secret\":\"ext-secret\"}"}
+            ]}"#,
+        )
+        .unwrap();
+        let config = AliyunConfig {
+            path: PathBuf::from("config.json"),
+            current: file.current,
+            profiles: file.profiles,
+        };
+        let shown = format!("{config:?} {config:#?}");
+        assert!(shown.contains("STS.ID"), "{shown}");
+        for secret in ["cli-secret", "cli-token", "printf", "ext-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub struct Profile {
     pub access_key_id: Option<String>,
     pub access_key_secret: Option<Secret>,
     pub security_token: Option<Secret>,
-    /// A command printing credentials as JSON (the `aliyun` CLI's External format).
-    pub credentials_command: Option<String>,
+    /// A command printing credentials as JSON (the `aliyun` CLI's External format); a `Secret`,
+    /// since its text may hold one.
+    pub credentials_command: Option<Secret>,
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub intranet: Option<bool>,
@@ -306,9 +307,11 @@ mod tests {
         assert_eq!((d.intranet, d.timeout), (Some(true), Some(10)));
         assert!(profiles["prod"].has_credentials());
         assert_eq!(profiles["prod"].signature_version, Some(4));
+        let shown = format!("{profiles:?} {profiles:#?}");
+        assert!(!shown.contains("s1\""), "Debug redacts secrets: {shown}");
         assert!(
-            !format!("{profiles:?}").contains("s1\""),
-            "Debug redacts secrets"
+            !shown.contains("vault"),
+            "Debug redacts the command, whose text may hold a secret: {shown}"
         );
     }
 

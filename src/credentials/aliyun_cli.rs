@@ -31,11 +31,11 @@ pub fn find(p: &AliyunProfile, path: &Path, env: &Env) -> Result<Found> {
             None => bail!("{}: sts_token is empty", at()),
         },
         AliyunMode::EcsRamRole => ecs_metadata::for_role(&p.ram_role_name, env).with_context(at)?,
-        AliyunMode::External if p.process_command.is_empty() => {
+        AliyunMode::External if p.process_command.expose().is_empty() => {
             bail!("{}: process_command is empty", at())
         }
         AliyunMode::External => command::from_command(
-            &p.process_command,
+            p.process_command.expose(),
             CommandStyle::Fields,
             COMMAND_TIMEOUT,
             env.interrupt,

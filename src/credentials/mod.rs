@@ -13,12 +13,13 @@ use std::fmt;
 
 pub use chain::find;
 
-/// A secret string (AccessKeySecret or STS token).
+/// A secret string: an AccessKeySecret, an STS token, or a credentials command's text (which may
+/// carry one, e.g. `printf '{...}'`).
 ///
 /// `Debug` prints `<redacted>` and there is deliberately no `Display`, so a secret cannot end up in
 /// a log line, an error message or `--dry-run` output by accident; `expose` is the one way out and
 /// is only called by the signer and the header writer.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -27,7 +28,8 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// The secret value, for signing and for the `x-acs-security-token` header only.
+    /// The secret value, for signing, for the headers the signer marks sensitive, and for
+    /// running a credentials command only.
     pub fn expose(&self) -> &str {
         &self.0
     }

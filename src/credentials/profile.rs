@@ -21,9 +21,13 @@ pub fn find(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<Found> {
             );
         }
         // Named by its key: the command's text may hold a secret.
-        let creds =
-            command::from_command(command, CommandStyle::Shell, COMMAND_TIMEOUT, env.interrupt)
-                .with_context(|| format!("{}, key credentials_command", at()))?;
+        let creds = command::from_command(
+            command.expose(),
+            CommandStyle::Shell,
+            COMMAND_TIMEOUT,
+            env.interrupt,
+        )
+        .with_context(|| format!("{}, key credentials_command", at()))?;
         return Ok((creds, format!("{} (credentials_command)", at())));
     }
     let pair = Credentials::from_pair(

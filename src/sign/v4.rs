@@ -1,13 +1,14 @@
 //! Signature v4 (`SLS4-HMAC-SHA256`): AWS-SigV4-like, scoped to a region. Needed for
 //! regions that only take v4 (the `-acdr-ut-` ones) and chosen with `--signature-version 4`.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
-use super::{API_VERSION, Request, Signed, hex_lower, hmac};
-use crate::credentials::Credentials;
+use super::{API_VERSION, HeaderValue, Request, Signed, hex_lower, hmac};
+use crate::credentials::{Credentials, Secret};
 
 const ALGORITHM: &str = "SLS4-HMAC-SHA256";
 
@@ -21,40 +22,57 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 /// Sign `req` with signature v4 for `region` at time `now`.
 pub fn sign_v4(req: &Request, creds: &Credentials, region: &str, now: SystemTime) -> Signed {
     let time = v4_time(now);
-    let body_sha256 = hex_lower(&Sha256::digest(req.body));
-    let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(8);
-    if let Some(content_type) = req.content_type {
-        headers.push(("Content-Type", content_type.to_string()));
-    }
-    headers.push(("x-log-apiversion", API_VERSION.to_string()));
-    headers.push(("x-log-bodyrawsize", req.body.len().to_string()));
-    if let Some(token) = &creds.security_token {
-        headers.push(("x-acs-security-token", token.expose().to_string()));
-    }
-    headers.push(("x-log-content-sha256", body_sha256.clone()));
-    headers.push(("x-log-date", time.clone()));
-
-    // Host is signed although the HTTP client is the one that writes it.
-    let mut signed_input: Vec<(&str, &str)> = vec![("Host", req.host)];
-    signed_input.extend(headers.iter().map(|(n, v)| (*n, v.as_str())));
-    let canonical = canonical_request(req.method, req.path, req.query, &signed_input, &body_sha256);
-    let string_to_sign = string_to_sign(&time, region, &canonical);
-    let scope = scope(&time, region);
+    let (mut headers, string_to_sign) = draft(req, creds, region, &time);
     let signature = hex_lower(&hmac::<Sha256>(
         &signing_key(creds.access_key_secret.expose(), &time[..8], region),
         string_to_sign.as_bytes(),
     ));
+    let credential = format!("{}/{}", creds.access_key_id, scope(&time, region));
     headers.push((
         "Authorization",
-        format!(
-            "{ALGORITHM} Credential={}/{scope},Signature={signature}",
-            creds.access_key_id
+        HeaderValue::sensitive(
+            format!("{ALGORITHM} Credential={credential},Signature="),
+            Secret::new(signature),
         ),
     ));
-    Signed {
-        headers,
-        string_to_sign,
+    Signed { headers }
+}
+
+/// The headers v4 adds before the signature, in wire order, and the string to sign; only
+/// `sign_v4` and the tests see that string.
+fn draft(
+    req: &Request,
+    creds: &Credentials,
+    region: &str,
+    time: &str,
+) -> (Vec<(&'static str, HeaderValue)>, String) {
+    let body_sha256 = hex_lower(&Sha256::digest(req.body));
+    let mut headers: Vec<(&'static str, HeaderValue)> = Vec::with_capacity(8);
+    if let Some(content_type) = req.content_type {
+        headers.push(("Content-Type", HeaderValue::public(content_type)));
     }
+    headers.push(("x-log-apiversion", HeaderValue::public(API_VERSION)));
+    headers.push((
+        "x-log-bodyrawsize",
+        HeaderValue::public(req.body.len().to_string()),
+    ));
+    if let Some(token) = &creds.security_token {
+        headers.push((
+            "x-acs-security-token",
+            HeaderValue::sensitive("", token.clone()),
+        ));
+    }
+    headers.push((
+        "x-log-content-sha256",
+        HeaderValue::public(body_sha256.as_str()),
+    ));
+    headers.push(("x-log-date", HeaderValue::public(time)));
+
+    // Host is signed although the HTTP client is the one that writes it.
+    let mut signed_input: Vec<(&str, Cow<str>)> = vec![("Host", Cow::Borrowed(req.host))];
+    signed_input.extend(headers.iter().map(|(n, v)| (*n, v.expose())));
+    let canonical = canonical_request(req.method, req.path, req.query, &signed_input, &body_sha256);
+    (headers, string_to_sign(time, region, &canonical))
 }
 
 /// A query value as v4 signs it, and as the client sends it, so both agree (RFC 3986).
@@ -98,11 +116,11 @@ fn is_signed(lower_name: &str) -> bool {
         || (lower_name.starts_with("x-log-") && !lower_name.starts_with("x-log-meta-"))
 }
 
-fn canonical_request(
+fn canonical_request<V: AsRef<str>>(
     method: &str,
     path: &str,
     query: &[(String, String)],
-    headers: &[(&str, &str)],
+    headers: &[(&str, V)],
     body_sha256: &str,
 ) -> String {
     let mut pairs: Vec<&(String, String)> = query.iter().collect();
@@ -120,7 +138,7 @@ fn canonical_request(
 
     let mut signed: Vec<(String, &str)> = headers
         .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_ref().trim()))
         .filter(|(n, _)| is_signed(n))
         .collect();
     signed.sort();
@@ -137,7 +155,6 @@ fn canonical_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::Secret;
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
@@ -244,16 +261,18 @@ mod tests {
                 content_type: header("content-type"),
                 body: v["body"].as_str().unwrap().as_bytes(),
             };
-            let signed = sign_v4(&req, &creds, v["region"].as_str().unwrap(), time(&v));
+            let region = v["region"].as_str().unwrap();
+            let signed = sign_v4(&req, &creds, region, time(&v));
+            let (_, string_to_sign) = draft(&req, &creds, region, &v4_time(time(&v)));
             assert_eq!(
-                signed.string_to_sign,
+                string_to_sign,
                 v["string_to_sign"].as_str().unwrap(),
                 "{name}"
             );
             let authorization = &signed.headers.last().unwrap();
             assert_eq!(authorization.0, "Authorization");
             assert_eq!(
-                authorization.1,
+                authorization.1.expose(),
                 v["expected_authorization"].as_str().unwrap(),
                 "{name}"
             );
@@ -275,7 +294,7 @@ mod tests {
             ("to".to_string(), "a b/c~d".to_string()),
             ("status".to_string(), String::new()),
         ];
-        let canonical = canonical_request("GET", "/x", &query, &[], "e3");
+        let canonical = canonical_request::<&str>("GET", "/x", &query, &[], "e3");
         assert!(
             canonical.starts_with("GET\n/x\nstatus&to=a%20b%2Fc~d\n"),
             "{canonical}"

@@ -219,32 +219,28 @@ impl Client {
     /// Every task of the window, page after page. A failed page ends the listing with its
     /// outcome, which says why.
     pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Listing, Outcome> {
-        listing::read_all(
-            |offset, _size| {
-                let (outcome, body) =
-                    self.exchange(|now| self.prepare_list(query, offset, now), diag);
-                if outcome.status != Status::Ok {
-                    return Err(outcome);
-                }
-                let page = serde_json::from_slice(&body.unwrap_or_default())
-                    .map_err(|e| e.to_string())
-                    .and_then(listing::parse_page);
-                page.map_err(|why| Outcome {
-                    status: Status::Failed,
-                    error_message: Some(format!("unexpected GetShipperStatus answer: {why}")),
-                    ..outcome
-                })
-            },
-            |offset, page| {
-                diag.info(|| {
-                    format!(
-                        "GetShipperStatus offset {offset}: {} tasks, total {}",
-                        page.tasks.len() + page.skipped.len(),
-                        page.total
-                    )
-                })
-            },
-        )
+        listing::read_all(|offset| {
+            let (outcome, body) = self.exchange(|now| self.prepare_list(query, offset, now), diag);
+            if outcome.status != Status::Ok {
+                return Err(outcome);
+            }
+            let page = serde_json::from_slice(&body.unwrap_or_default())
+                .map_err(|e| e.to_string())
+                .and_then(listing::parse_page);
+            let page = page.map_err(|why| Outcome {
+                status: Status::Failed,
+                error_message: Some(format!("unexpected GetShipperStatus answer: {why}")),
+                ..outcome
+            })?;
+            diag.info(|| {
+                let tasks = page.tasks.len() + page.skipped.len();
+                format!(
+                    "GetShipperStatus offset {offset}: {tasks} tasks, total {}",
+                    page.total
+                )
+            });
+            Ok(page)
+        })
     }
 
     /// Send a request built by `build` (given the signing time) and classify the answer; the

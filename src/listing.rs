@@ -192,7 +192,8 @@ impl Listing {
     }
 }
 
-/// Read every page of a listing with `fetch(offset, size)`: `offset += count` until
+/// Read every page of a listing with `fetch(offset)` (pages of up to `PAGE_SIZE`):
+/// `offset += count` until
 /// `offset >= total`, a page comes back empty, or a page brings no task not already seen (a
 /// server that repeats itself must not be asked forever).
 ///
@@ -200,18 +201,14 @@ impl Listing {
 /// tasks arrive or change status. A task seen twice (pushed across a page boundary) is kept once;
 /// when the pass ends having seen fewer tasks than the last `total`, one more pass picks up those
 /// that shifted past it. Whether it all adds up is the caller's to say (`Listing::shortfall`).
-pub fn read_all<E>(
-    mut fetch: impl FnMut(usize, usize) -> Result<Page, E>,
-    mut on_page: impl FnMut(usize, &Page),
-) -> Result<Listing, E> {
+pub fn read_all<E>(mut fetch: impl FnMut(usize) -> Result<Page, E>) -> Result<Listing, E> {
     let mut seen = HashSet::new();
     let mut listing = Listing::default();
     for _pass in 0..2 {
         let mut offset = 0;
         loop {
-            let page = fetch(offset, PAGE_SIZE)?;
+            let page = fetch(offset)?;
             listing.pages += 1;
-            on_page(offset, &page);
             listing.total = page.total;
             let held = page.held();
             let before = listing.read();
@@ -314,34 +311,25 @@ mod tests {
     #[test]
     fn pages_until_total() {
         let mut asked = Vec::new();
-        let tasks = read_all(
-            |offset, size| {
-                asked.push((offset, size));
-                Ok::<_, ()>(page_of(offset..(offset + size).min(1200), 1200))
-            },
-            |_, _| {},
-        )
+        let tasks = read_all(|offset| {
+            asked.push(offset);
+            Ok::<_, ()>(page_of(offset..(offset + PAGE_SIZE).min(1200), 1200))
+        })
         .unwrap();
         assert_eq!(ids(&tasks), expected(1200));
-        assert_eq!(asked, [(0, 500), (500, 500), (1000, 500)]);
+        assert_eq!(asked, [0, 500, 1000]);
         assert_eq!((tasks.pages, tasks.shortfall()), (3, None));
     }
 
     #[test]
     fn short_pages_and_an_empty_page_end_it() {
         // The server caps pages at 120 whatever size says.
-        let tasks = read_all(
-            |offset, _| Ok::<_, ()>(page_of(offset..(offset + 120).min(700), 700)),
-            |_, _| {},
-        )
-        .unwrap();
+        let tasks =
+            read_all(|offset| Ok::<_, ()>(page_of(offset..(offset + 120).min(700), 700))).unwrap();
         assert_eq!(ids(&tasks), expected(700));
         // A total that promises more than there is: the empty page stops it.
-        let tasks = read_all(
-            |offset, _| Ok::<_, ()>(page_of(offset..(offset + 500).min(600), 900)),
-            |_, _| {},
-        )
-        .unwrap();
+        let tasks =
+            read_all(|offset| Ok::<_, ()>(page_of(offset..(offset + 500).min(600), 900))).unwrap();
         assert_eq!(ids(&tasks), expected(600));
         assert_eq!(
             tasks.shortfall().unwrap(),
@@ -353,13 +341,10 @@ mod tests {
     fn a_page_that_brings_nothing_new_ends_the_pass() {
         // The same page whatever the offset, with a total that never comes.
         let mut asked = 0;
-        let listing = read_all(
-            |_, _| {
-                asked += 1;
-                Ok::<_, ()>(page_of(0..500, usize::MAX))
-            },
-            |_, _| {},
-        )
+        let listing = read_all(|_| {
+            asked += 1;
+            Ok::<_, ()>(page_of(0..500, usize::MAX))
+        })
         .unwrap();
         assert_eq!(asked, 3, "two passes, each ended by the repeated page");
         assert_eq!(ids(&listing), expected(500));
@@ -381,7 +366,7 @@ mod tests {
             why,
             [("has space", "it contains whitespace"), ("", "it is empty")]
         );
-        let listing = read_all(|_, _| Ok::<_, ()>(page.clone()), |_, _| {}).unwrap();
+        let listing = read_all(|_| Ok::<_, ()>(page.clone())).unwrap();
         assert_eq!((listing.read(), listing.shortfall()), (3, None));
 
         // A page without tasks, or with null tasks, is an empty page.
@@ -398,26 +383,23 @@ mod tests {
         // Newest first: 3 new tasks (ids 1000..1003) arrive after the first page, shifting the
         // rest by 3.
         let mut calls = 0;
-        let tasks = read_all(
-            |offset, _| {
-                calls += 1;
-                let mut all: Vec<usize> = (0..1000).collect();
-                if calls > 1 {
-                    all.splice(0..0, 1000..1003);
-                }
-                let slice: Vec<Value> = all
-                    .iter()
-                    .skip(offset)
-                    .take(500)
-                    .map(|&i| task(i, "fail"))
-                    .collect();
-                Ok::<_, ()>(
-                    parse_page(json!({"count": slice.len(), "total": all.len(), "tasks": slice}))
-                        .unwrap(),
-                )
-            },
-            |_, _| {},
-        )
+        let tasks = read_all(|offset| {
+            calls += 1;
+            let mut all: Vec<usize> = (0..1000).collect();
+            if calls > 1 {
+                all.splice(0..0, 1000..1003);
+            }
+            let slice: Vec<Value> = all
+                .iter()
+                .skip(offset)
+                .take(500)
+                .map(|&i| task(i, "fail"))
+                .collect();
+            Ok::<_, ()>(
+                parse_page(json!({"count": slice.len(), "total": all.len(), "tasks": slice}))
+                    .unwrap(),
+            )
+        })
         .unwrap();
         let mut got = ids(&tasks);
         got.sort();
@@ -428,16 +410,13 @@ mod tests {
 
     #[test]
     fn errors_stop_the_listing() {
-        let r = read_all(
-            |offset, _| {
-                if offset == 0 {
-                    Ok(page_of(0..500, 1000))
-                } else {
-                    Err("boom")
-                }
-            },
-            |_, _| {},
-        );
+        let r = read_all(|offset| {
+            if offset == 0 {
+                Ok(page_of(0..500, 1000))
+            } else {
+                Err("boom")
+            }
+        });
         assert_eq!(r.unwrap_err(), "boom");
     }
 

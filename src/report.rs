@@ -488,10 +488,11 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "nothing to retry\n");
     }
 
-    struct ClosedPipe;
-    impl Write for ClosedPipe {
+    /// A stdout whose every write fails with `kind`.
+    struct Failing(io::ErrorKind);
+    impl Write for Failing {
         fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-            Err(io::ErrorKind::BrokenPipe.into())
+            Err(self.0.into())
         }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
@@ -500,7 +501,7 @@ mod tests {
 
     #[test]
     fn broken_pipe_closes_quietly() {
-        let mut r = Reporter::new(ClosedPipe, Output::Human, 10, 1);
+        let mut r = Reporter::new(Failing(io::ErrorKind::BrokenPipe), Output::Human, 10, 1);
         assert!(!r.is_closed());
         r.batch(&batch(1, 10), &ok());
         assert!(r.is_closed());
@@ -511,29 +512,19 @@ mod tests {
         );
     }
 
-    struct FullDisk;
-    impl Write for FullDisk {
-        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-            Err(io::ErrorKind::StorageFull.into())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_report_that_cannot_be_written_fails_the_run() {
-        let mut r = Reporter::new(FullDisk, Output::Human, 10, 1);
+        let mut r = Reporter::new(Failing(io::ErrorKind::StorageFull), Output::Human, 10, 1);
         r.batch(&batch(1, 10), &ok());
         assert!(r.is_closed(), "sending stops");
         assert_eq!(r.finish(Duration::ZERO), Exit::Failure);
-        let r = Reporter::new(FullDisk, Output::Json, 0, 0);
+        let r = Reporter::new(Failing(io::ErrorKind::StorageFull), Output::Json, 0, 0);
         assert_eq!(
             r.tasks(&[]),
             Exit::Success,
             "nothing to write, nothing failed"
         );
-        let r = Reporter::new(FullDisk, Output::Quiet, 0, 0);
+        let r = Reporter::new(Failing(io::ErrorKind::StorageFull), Output::Quiet, 0, 0);
         assert_eq!(r.finish(Duration::ZERO), Exit::Success, "-q writes nothing");
     }
 }

@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod policy;
 pub mod profile;
 pub mod report;
+pub mod resolver;
 pub mod save_failed;
 pub mod send;
 pub mod sign;

@@ -10,10 +10,13 @@
 //! What is kept: successful lookups only. A failed lookup is not remembered, so the next attempt
 //! looks again; and the client forgets everything once a request gets no answer (`forget`), so a
 //! host that moved is found again on the retry instead of the run dialling a dead address.
+//! Workers that need a name another worker is looking up wait for that lookup (each within its
+//! own request's time) instead of starting their own: one lookup per name, however many `--jobs`.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -32,8 +35,24 @@ struct Shared<R> {
     lookup: R,
     /// By `host:port` (default ports spelt out). One agent has one IP family setting, so the
     /// family need not be part of the key.
-    known: Mutex<HashMap<String, ResolvedSocketAddrs>>,
+    known: Mutex<HashMap<String, Entry>>,
+    /// Notified whenever a lookup ends or everything is forgotten.
+    settled: Condvar,
     diag: Diag,
+}
+
+enum Entry {
+    Found(Arc<ResolvedSocketAddrs>),
+    /// A worker is looking the name up.
+    Pending,
+}
+
+/// What a request does about its name.
+enum Turn {
+    Known(Arc<ResolvedSocketAddrs>),
+    /// Nobody has the addresses nor is looking for them: this request looks, with what is left
+    /// of its time.
+    LookUp(NextTimeout),
 }
 
 impl CachingResolver {
@@ -51,6 +70,7 @@ impl<R> CachingResolver<R> {
             shared: Arc::new(Shared {
                 lookup,
                 known: Mutex::new(HashMap::new()),
+                settled: Condvar::new(),
                 diag,
             }),
         }
@@ -59,11 +79,67 @@ impl<R> CachingResolver<R> {
     /// Drop every remembered address: the next request looks its name up again.
     pub fn forget(&self) {
         self.known().clear();
+        // A worker waiting on a lookup now forgotten looks for itself.
+        self.shared.settled.notify_all();
     }
 
-    fn known(&self) -> MutexGuard<'_, HashMap<String, ResolvedSocketAddrs>> {
+    fn known(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         // The map stays whole whatever panicked while holding it.
         (self.shared.known.lock()).unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The addresses of `key` if known; else wait while another worker looks it up, and take
+    /// the turn to look when nobody is. `Err` when `timeout` runs out first.
+    fn turn(&self, key: &str, timeout: NextTimeout) -> Result<Turn, ureq::Error> {
+        // `None`: no timeout, or one too far off to matter.
+        let deadline = (!timeout.after.is_not_happening())
+            .then(|| Instant::now().checked_add(*timeout.after))
+            .flatten();
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let mut known = self.known();
+        loop {
+            match known.get(key) {
+                Some(Entry::Found(addrs)) => return Ok(Turn::Known(Arc::clone(addrs))),
+                None => {
+                    known.insert(key.to_string(), Entry::Pending);
+                    let after = left().map_or(timeout.after, Into::into);
+                    return Ok(Turn::LookUp(NextTimeout { after, ..timeout }));
+                }
+                Some(Entry::Pending) => {
+                    let settled = &self.shared.settled;
+                    known = match left() {
+                        Some(left) if left.is_zero() => {
+                            return Err(ureq::Error::Timeout(timeout.reason));
+                        }
+                        Some(left) => (settled.wait_timeout(known, left))
+                            .map(|(known, _)| known)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner().0),
+                        None => settled.wait(known).unwrap_or_else(|p| p.into_inner()),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// A lookup this request took its turn for: whatever becomes of it, even a panic, it is settled
+/// when dropped, so that no request waits on it for ever.
+struct Claim<'a, R> {
+    resolver: &'a CachingResolver<R>,
+    key: &'a str,
+    found: Option<Arc<ResolvedSocketAddrs>>,
+}
+
+impl<R> Drop for Claim<'_, R> {
+    fn drop(&mut self) {
+        let mut known = self.resolver.known();
+        match self.found.take() {
+            Some(addrs) => known.insert(self.key.to_string(), Entry::Found(addrs)),
+            // Failures are not kept: the next request looks again.
+            None => known.remove(self.key),
+        };
+        drop(known);
+        self.resolver.shared.settled.notify_all();
     }
 }
 
@@ -93,17 +169,24 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
         let Some(key) = key(uri) else {
             return self.shared.lookup.resolve(uri, config, timeout);
         };
-        if let Some(addrs) = self.known().get(&key) {
-            return Ok(addrs.clone());
-        }
+        let timeout = match self.turn(&key, timeout)? {
+            Turn::Known(addrs) => return Ok((*addrs).clone()),
+            Turn::LookUp(timeout) => timeout,
+        };
+        let mut claim = Claim {
+            resolver: self,
+            key: &key,
+            found: None,
+        };
         // Not under the lock: a lookup may take up to the timeout, and other hosts need not
-        // wait for it. Workers starting together may each look the same name up once.
+        // wait for it.
         let addrs = self.shared.lookup.resolve(uri, config, timeout)?;
+        claim.found = Some(Arc::new(addrs.clone()));
+        drop(claim);
         self.shared.diag.info(|| {
             let found: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             format!("looked up {key}: {} (kept for the run)", found.join(", "))
         });
-        self.known().insert(key, addrs.clone());
         Ok(addrs)
     }
 }
@@ -117,14 +200,26 @@ fn key(uri: &Uri) -> Option<String> {
 mod tests {
     use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::{self, Receiver, Sender};
+    use std::thread::{self, JoinHandle};
 
     use super::*;
 
-    /// Answers 127.0.0.<n> for the n-th lookup, failing those numbered in `fail`.
+    /// Answers 127.0.0.<n> for the n-th lookup, failing those numbered in `fail` (panicking for
+    /// those numbered in `panic`). With `hold`, the first lookup says it started and then waits
+    /// to be let go.
     #[derive(Debug, Default)]
     struct Counted {
         lookups: AtomicUsize,
         fail: Vec<usize>,
+        panic: Vec<usize>,
+        hold: Option<Hold>,
+    }
+
+    #[derive(Debug)]
+    struct Hold {
+        started: Mutex<Sender<()>>,
+        go: Mutex<Receiver<()>>,
     }
 
     impl Resolver for Counted {
@@ -135,6 +230,11 @@ mod tests {
             _: NextTimeout,
         ) -> Result<ResolvedSocketAddrs, ureq::Error> {
             let n = self.lookups.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(hold) = self.hold.as_ref().filter(|_| n == 1) {
+                hold.started.lock().unwrap().send(()).unwrap();
+                hold.go.lock().unwrap().recv().unwrap();
+            }
+            assert!(!self.panic.contains(&n), "lookup {n} panics");
             if self.fail.contains(&n) {
                 return Err(ureq::Error::HostNotFound);
             }
@@ -153,10 +253,48 @@ mod tests {
         CachingResolver::with_lookup(lookup, Diag::new(0))
     }
 
+    /// A cache whose first lookup is under way, held until something is sent on the sender.
+    fn cache_looking_up(
+        uri: &'static str,
+        fail: &[usize],
+        panic: &[usize],
+    ) -> (CachingResolver<Counted>, Sender<()>, JoinHandle<Answer>) {
+        let (started, has_started) = mpsc::channel();
+        let (go, wait) = mpsc::channel();
+        let lookup = Counted {
+            fail: fail.to_vec(),
+            panic: panic.to_vec(),
+            hold: Some(Hold {
+                started: Mutex::new(started),
+                go: Mutex::new(wait),
+            }),
+            ..Counted::default()
+        };
+        let cache = CachingResolver::with_lookup(lookup, Diag::new(0));
+        let first = resolve_on_a_thread(&cache, uri);
+        has_started.recv().unwrap();
+        (cache, go, first)
+    }
+
+    /// The addresses a lookup gave, or its error.
+    type Answer = Result<String, ureq::Error>;
+
+    fn resolve_on_a_thread(
+        cache: &CachingResolver<Counted>,
+        uri: &'static str,
+    ) -> JoinHandle<Answer> {
+        let cache = cache.clone();
+        thread::spawn(move || resolve(&cache, uri))
+    }
+
     /// The address `cache` gives for `uri`, or the error.
-    fn resolve(cache: &CachingResolver<Counted>, uri: &str) -> Result<String, ureq::Error> {
+    fn resolve(cache: &CachingResolver<Counted>, uri: &str) -> Answer {
+        resolve_within(cache, uri, NextTimeout::default())
+    }
+
+    fn resolve_within(cache: &CachingResolver<Counted>, uri: &str, timeout: NextTimeout) -> Answer {
         let uri = uri.parse().unwrap();
-        let addrs = cache.resolve(&uri, &Config::default(), NextTimeout::default())?;
+        let addrs = cache.resolve(&uri, &Config::default(), timeout)?;
         Ok(addrs.iter().map(ToString::to_string).collect())
     }
 
@@ -196,6 +334,38 @@ mod tests {
             ]
         );
         assert_eq!(lookups(&cache), 4, "443 is https's default port");
+    }
+
+    #[test]
+    fn a_request_waits_for_the_lookup_under_way_instead_of_starting_its_own() {
+        let uri = "https://sls.example/";
+        let (cache, go, first) = cache_looking_up(uri, &[], &[]);
+        // Whether it comes while the lookup is held or after, it takes that lookup's answer.
+        let second = resolve_on_a_thread(&cache, uri);
+        // Its own time runs out while waiting: a timeout, as a hanging lookup of its own gives.
+        let soon = NextTimeout {
+            after: std::time::Duration::from_millis(20).into(),
+            ..NextTimeout::default()
+        };
+        let err = resolve_within(&cache, uri, soon).unwrap_err();
+        assert!(matches!(err, ureq::Error::Timeout(_)), "{err}");
+        go.send(()).unwrap();
+        assert_eq!(first.join().unwrap().unwrap(), "127.0.0.1:443");
+        assert_eq!(second.join().unwrap().unwrap(), "127.0.0.1:443");
+        assert_eq!(lookups(&cache), 1);
+    }
+
+    #[test]
+    fn when_the_lookup_under_way_fails_or_panics_a_waiting_request_looks_for_itself() {
+        let uri = "https://sls.example/";
+        for (fail, panic) in [(&[1][..], &[][..]), (&[], &[1])] {
+            let (cache, go, first) = cache_looking_up(uri, fail, panic);
+            let second = resolve_on_a_thread(&cache, uri);
+            go.send(()).unwrap();
+            assert!(first.join().map_or(true, |answer| answer.is_err()));
+            assert_eq!(second.join().unwrap().unwrap(), "127.0.0.2:443");
+            assert_eq!(lookups(&cache), 2);
+        }
     }
 
     #[test]

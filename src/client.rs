@@ -20,6 +20,7 @@ use crate::listing::{self, Listing, StatusFilter};
 use crate::names::{Project, ResourceName};
 use crate::outcome::{Outcome, RawResponse, Status};
 use crate::policy::{self, Policy};
+use crate::resolver::CachingResolver;
 use crate::sign::{self, SignatureVersion, Signed};
 use crate::status_line;
 use crate::untrusted::excerpt;
@@ -76,6 +77,8 @@ pub struct ListQuery {
 /// The SLS client of one run.
 pub struct Client {
     agent: ureq::Agent,
+    /// The agent's name lookups, to forget when a request gets no answer.
+    resolver: CachingResolver,
     endpoint: Endpoint,
     project: Project,
     credentials: Credentials,
@@ -110,14 +113,13 @@ impl Client {
             .max_idle_connections(config.jobs.max(1))
             .max_idle_connections_per_host(config.jobs.max(1))
             .build();
-        // ureq's own connector, watched for status lines (see status_line).
-        let agent = ureq::Agent::with_parts(
-            http,
-            status_line::connector(),
-            ureq::unversioned::resolver::DefaultResolver::default(),
-        );
+        // ureq's own connector, watched for status lines (see status_line); each name looked
+        // up once (see resolver).
+        let resolver = CachingResolver::new(Diag::new(config.verbose));
+        let agent = ureq::Agent::with_parts(http, status_line::connector(), resolver.clone());
         Client {
             agent,
+            resolver,
             endpoint: config.endpoint.clone(),
             project: config.target.project.clone(),
             credentials: config.credentials.clone(),
@@ -426,7 +428,11 @@ impl Client {
                 },
                 transient: is_transient_transport(&err),
             }),
-            (Err(err), None) => Err(err),
+            (Err(err), None) => {
+                // The remembered address may be why: the next attempt looks the name up anew.
+                self.resolver.forget();
+                Err(err)
+            }
         }
     }
 

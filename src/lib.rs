@@ -20,6 +20,7 @@ pub mod names;
 pub mod outcome;
 pub mod policy;
 pub mod report;
+pub mod resolver;
 pub mod save_failed;
 pub mod send;
 pub mod sign;

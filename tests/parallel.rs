@@ -65,6 +65,56 @@ fn one_worker_uses_one_connection() {
     assert_eq!((standin.connections(), standin.peak_concurrency()), (1, 1));
 }
 
+/// `n` one-ID batches at `-v`, every one accepted, and the name lookups the run told of. A
+/// lookup per batch would also be a thread per batch: the lookup runs on a thread of its own, to
+/// be abandoned at the timeout.
+fn lookups(standin: &StandIn, n: usize, jobs: &str) -> Vec<String> {
+    let r = sls_retry(
+        standin,
+        &["-v", "--batch-size", "1", "--jobs", jobs],
+        Some(&ids(n).join("\n")),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(standin.accepted().len(), n);
+    (r.stderr.lines())
+        .filter(|line| line.starts_with("sls-retry: looked up "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn batches_over_a_kept_alive_connection_look_the_host_up_once() {
+    let standin = StandIn::start();
+    let lookups = lookups(&standin, 30, "1");
+    assert_eq!(standin.connections(), 1);
+    let address = format!("127.0.0.1:{}", standin.port());
+    assert_eq!(
+        lookups,
+        [format!(
+            "sls-retry: looked up {address}: {address} (kept for the run)"
+        )]
+    );
+}
+
+#[test]
+fn workers_starting_together_look_the_host_up_once() {
+    let standin = StandIn::builder().delay(Duration::from_millis(20)).build();
+    let lookups = lookups(&standin, 40, "4");
+    assert_eq!(standin.connections(), 4);
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+}
+
+#[test]
+fn a_request_without_an_answer_has_the_host_looked_up_again() {
+    let standin = StandIn::start();
+    standin.push_reply(Reply::drop_connection());
+    assert_eq!(
+        lookups(&standin, 5, "1").len(),
+        2,
+        "once at the start, once for the retry after the dropped connection"
+    );
+}
+
 #[test]
 fn more_jobs_than_batches_opens_no_idle_connections() {
     let standin = StandIn::start();

@@ -35,6 +35,16 @@ struct Stop {
     notice: Option<(usize, String, &'static str)>,
 }
 
+impl Stop {
+    /// The report can no longer be written: its reader went away, or stdout failed.
+    fn closed() -> Stop {
+        Stop {
+            reason: "stdout was closed".into(),
+            notice: None,
+        }
+    }
+}
+
 /// What the workers share: the next batch to take, and whether (and why) to take no more.
 #[derive(Default)]
 struct Pool {
@@ -70,13 +80,29 @@ impl Sender<'_> {
         mut emit: impl FnMut(&'b Batch, &Outcome) -> bool,
     ) {
         let pool = Pool::default();
+        let workers = self.jobs.clamp(1, batches.len().max(1));
+        if workers == 1 {
+            // One worker: this thread sends and reports in turn, with no hand-off between threads.
+            let mut sent = 0;
+            for batch in batches {
+                if self.stopping(&pool) {
+                    break;
+                }
+                let outcome = self.send_one(batch, &pool);
+                sent += 1;
+                if !emit(batch, &outcome) {
+                    pool.stop(Stop::closed);
+                }
+            }
+            return self.not_sent(&batches[sent..], pool.take_stop(), &mut emit);
+        }
         // Each outcome travels with a way to say "handled": a worker takes its next batch only
         // once the report has taken in its last outcome, so a report that stopped (a closed or
         // full stdout) stops the sending at once, however busy the machine, and without a slow
         // batch holding the other workers back.
         let (done, results) = mpsc::channel::<Done>();
         std::thread::scope(|scope| {
-            for _ in 0..self.jobs.clamp(1, batches.len().max(1)) {
+            for _ in 0..workers {
                 let (done, pool) = (done.clone(), &pool);
                 scope.spawn(move || self.work(batches, pool, &done));
             }
@@ -91,27 +117,35 @@ impl Sender<'_> {
     /// the run stops.
     fn work(&self, batches: &[Batch], pool: &Pool, done: &mpsc::Sender<Done>) {
         let (handled, taken_in) = mpsc::sync_channel::<()>(1);
-        loop {
-            if pool.stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some() {
-                return;
-            }
+        while !self.stopping(pool) {
             let i = pool.next.fetch_add(1, Ordering::SeqCst);
             let Some(batch) = batches.get(i) else { return };
-            let outcome =
-                (self.client).retry_tasks(self.logstore, self.shipper, &batch.ids, &self.diag);
-            if !self.keep_going
-                && let Some(hint) = policy::stops_the_run(&outcome)
-            {
-                let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
-                pool.stop(|| Stop {
-                    reason: format!("stopped after {code} in batch {}", batch.number),
-                    notice: Some((batch.number, code.to_string(), hint)),
-                });
-            }
+            let outcome = self.send_one(batch, pool);
             if done.send((i, outcome, handled.clone())).is_err() || taken_in.recv().is_err() {
                 return;
             }
         }
+    }
+
+    /// Take no new batch: the run was stopped, or a signal came.
+    fn stopping(&self, pool: &Pool) -> bool {
+        pool.stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some()
+    }
+
+    /// Send one batch; an error every batch would meet stops the run (unless `--keep-going`).
+    fn send_one(&self, batch: &Batch, pool: &Pool) -> Outcome {
+        let outcome =
+            (self.client).retry_tasks(self.logstore, self.shipper, &batch.ids, &self.diag);
+        if !self.keep_going
+            && let Some(hint) = policy::stops_the_run(&outcome)
+        {
+            let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
+            pool.stop(|| Stop {
+                reason: format!("stopped after {code} in batch {}", batch.number),
+                notice: Some((batch.number, code.to_string(), hint)),
+            });
+        }
+        outcome
     }
 
     /// The batches never sent, reported as such, and why the run stopped when an error every
@@ -158,10 +192,7 @@ fn in_order<'b>(
         pending.insert(i, outcome);
         while let Some(outcome) = pending.remove(&emitted) {
             if !emit(&batches[emitted], &outcome) {
-                pool.stop(|| Stop {
-                    reason: "stdout was closed".into(),
-                    notice: None,
-                });
+                pool.stop(Stop::closed);
             }
             emitted += 1;
         }

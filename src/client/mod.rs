@@ -1,0 +1,259 @@
+//! Talking to SLS: one ureq `Agent` per run (one keep-alive connection for every batch), the
+//! requests built with the endpoint/Host rule and signed (`request.rs`), each sent to its end
+//! (`exchange.rs`: attempt, decide, wait), one attempt on the wire (`wire.rs`), and the answer
+//! turned into an `Outcome`.
+//!
+//! Whatever a server answers is judged here and never panics: a 200 is accepted by its status line
+//! alone, its headers and body unread where they are not the answer; its `Date` corrects the
+//! signing clock only to a time a signature can carry (see `clock`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Config;
+use crate::credentials::Credentials;
+use crate::diag::Diag;
+use crate::endpoint::Endpoint;
+use crate::ids::TaskId;
+use crate::interrupt::Interrupt;
+use crate::listing::{self, Listing};
+use crate::names::{Project, ResourceName};
+use crate::outcome::{Outcome, Status};
+use crate::policy::Policy;
+use crate::resolver::CachingResolver;
+use crate::sign::{self, SignatureVersion};
+use crate::status_line;
+
+mod exchange;
+mod request;
+mod wire;
+
+pub use request::{ListQuery, Prepared};
+
+/// The SLS client of one run.
+pub struct Client {
+    agent: ureq::Agent,
+    /// The agent's name lookups, to forget when a request gets no answer.
+    resolver: CachingResolver,
+    endpoint: Endpoint,
+    project: Project,
+    credentials: Credentials,
+    signature: SignatureVersion,
+    timeout: Duration,
+    policy: Policy,
+    interrupt: Interrupt,
+    /// Seconds to add to the local clock when signing (learnt from a refused request time).
+    clock_offset: AtomicI64,
+    /// The clock was corrected, and the user told so.
+    skew_warned: AtomicBool,
+    /// A refused request time could not be corrected, and the user told why.
+    uncorrected_warned: AtomicBool,
+    /// When throttled, every worker waits until then: the pool backs off as one, instead of
+    /// the other workers hammering on.
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Client {
+    pub fn new(config: &Config, interrupt: Interrupt) -> Client {
+        let http = ureq::Agent::config_builder()
+            // SLS errors are data to report, not Rust errors.
+            .http_status_as_error(false)
+            // A redirect is not something SLS does; report it instead of following it with our
+            // signed headers.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(config.timeout.min(Duration::from_secs(10))))
+            .timeout_global(Some(config.timeout))
+            .user_agent(concat!("sls-retry/", env!("CARGO_PKG_VERSION")))
+            // One keep-alive connection per worker, kept between batches.
+            .max_idle_connections(config.jobs.max(1))
+            .max_idle_connections_per_host(config.jobs.max(1))
+            .build();
+        // ureq's own connector, watched for status lines (see status_line); each name looked
+        // up once (see resolver).
+        let resolver = CachingResolver::new(Diag::new(config.verbose));
+        let agent = ureq::Agent::with_parts(http, status_line::connector(), resolver.clone());
+        Client {
+            agent,
+            resolver,
+            endpoint: config.endpoint.clone(),
+            project: config.target.project.clone(),
+            credentials: config.credentials.clone(),
+            signature: config.signature.clone(),
+            timeout: config.timeout,
+            policy: Policy::new(config.retries),
+            interrupt,
+            clock_offset: AtomicI64::new(0),
+            skew_warned: AtomicBool::new(false),
+            uncorrected_warned: AtomicBool::new(false),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Build and sign a request at time `now`.
+    fn prepare(
+        &self,
+        method: &'static str,
+        path: String,
+        query: Vec<(String, String)>,
+        body: Vec<u8>,
+        now: SystemTime,
+    ) -> Prepared {
+        let host = self.endpoint.host_header(&self.project);
+        let signed = sign::sign(
+            &sign::Request {
+                method,
+                path: &path,
+                query: &query,
+                host: &host,
+                content_type: (!body.is_empty()).then_some("application/json"),
+                body: &body,
+            },
+            &self.credentials,
+            &self.signature,
+            now,
+        );
+        let mut url = format!("{}{path}", self.endpoint.base_url(&self.project));
+        for (i, (key, value)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(key);
+            url.push('=');
+            url.push_str(&sign::encode_query_value(value));
+        }
+        Prepared {
+            method,
+            url,
+            host,
+            signed,
+            body,
+        }
+    }
+
+    /// RetryShipperTask for `ids`, signed at `now`.
+    pub fn prepare_retry(
+        &self,
+        logstore: &ResourceName,
+        shipper: &ResourceName,
+        ids: &[TaskId],
+        now: SystemTime,
+    ) -> Prepared {
+        let body = serde_json::to_vec(ids).expect("a list of strings serializes");
+        let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
+        self.prepare("PUT", path, Vec::new(), body, now)
+    }
+
+    /// One GetShipperStatus page, signed at `now`.
+    pub fn prepare_list(&self, query: &ListQuery, offset: usize, now: SystemTime) -> Prepared {
+        let path = format!(
+            "/logstores/{}/shipper/{}/tasks",
+            query.logstore, query.shipper
+        );
+        // The SDKs' parameter order; the signature sorts them anyway.
+        let params = vec![
+            ("from".to_string(), query.window.from.to_string()),
+            ("to".to_string(), query.window.to.to_string()),
+            (
+                "status".to_string(),
+                query.statuses.query_value().to_string(),
+            ),
+            ("offset".to_string(), offset.to_string()),
+            ("size".to_string(), listing::PAGE_SIZE.to_string()),
+        ];
+        self.prepare("GET", path, params, Vec::new(), now)
+    }
+
+    /// Send one batch and classify the answer. A failure is a value, never an `Err`.
+    pub fn retry_tasks(
+        &self,
+        logstore: &ResourceName,
+        shipper: &ResourceName,
+        ids: &[TaskId],
+        diag: &Diag,
+    ) -> Outcome {
+        self.exchange(|now| self.prepare_retry(logstore, shipper, ids, now), diag)
+            .0
+    }
+
+    /// Every task of the window, page after page. A failed page ends the listing with its
+    /// outcome, which says why.
+    pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Listing, Outcome> {
+        listing::read_all(|offset| {
+            let (outcome, body) = self.exchange(|now| self.prepare_list(query, offset, now), diag);
+            if outcome.status != Status::Ok {
+                return Err(outcome);
+            }
+            let page = serde_json::from_slice(&body.unwrap_or_default())
+                .map_err(|e| e.to_string())
+                .and_then(listing::parse_page);
+            let page = page.map_err(|why| Outcome {
+                status: Status::Failed,
+                error_message: Some(format!("unexpected GetShipperStatus answer: {why}")),
+                ..outcome
+            })?;
+            diag.info(|| {
+                let tasks = page.tasks.len() + page.skipped.len();
+                format!(
+                    "GetShipperStatus offset {offset}: {tasks} tasks, total {}",
+                    page.total
+                )
+            });
+            Ok(page)
+        })
+    }
+
+    /// Hold every worker back for `wait` (the longest pause asked for wins).
+    fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// Wait out a pause another worker's throttled answer asked for. False if interrupted.
+    fn wait_for_pause(&self) -> bool {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        match until {
+            Some(until) => self
+                .interrupt
+                .sleep(until.saturating_duration_since(Instant::now())),
+            None => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::tests::{SECRET, TOKEN, signature, signed_sts_requests};
+
+    /// A prepared STS request prints no secret either: not `{:?}`, not `{:#?}`, not the text `-vv`
+    /// and `--dry-run` show, which keeps the key ID and the v4 scope.
+    #[test]
+    fn printing_a_prepared_sts_request_shows_no_token_signature_or_secret() {
+        for (signed, authorization) in signed_sts_requests() {
+            let signature = signature(&signed, authorization);
+            let prepared = Prepared {
+                method: "GET",
+                url: "https://p.example/logstores/l/shipper/s/tasks?status=fail".into(),
+                host: "p.example".into(),
+                signed,
+                body: Vec::new(),
+            };
+            let text = prepared.redacted();
+            let shown = format!("{prepared:?}\n{prepared:#?}\n{text}");
+            for secret in [TOKEN, SECRET, &signature] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(
+                text.contains(&format!("\nAuthorization: {authorization}\n")),
+                "{text}"
+            );
+            assert!(
+                text.contains("\nx-acs-security-token: <redacted>\n"),
+                "{text}"
+            );
+        }
+    }
+}

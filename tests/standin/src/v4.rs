@@ -1,6 +1,7 @@
 //! Signature v4 (`SLS4-HMAC-SHA256`) as the stand-in verifies it: the Authorization header, the canonical request, the signing key, and `x-log-date` time.
-// Written from vectors/sign-v4.json `rules` and SPEC 1.5, apart from src/sign, so it is an independent
-// witness; tests::v4_canonicalisation_reproduces_every_vector ties it to the official SDKs' suite cases.
+// Written from the `rules` of tests/fixtures/sign-v4.json, apart from src/sign, so it is an
+// independent witness; standin_selftest::v4_canonicalisation_reproduces_every_vector (tests/it)
+// ties it to the official SDKs' suite cases.
 
 use std::time::SystemTime;
 
@@ -20,7 +21,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// What `SLS4-HMAC-SHA256 Credential={key id}/{date}/{region}/sls/aliyun_v4_request,Signature={hex}` names.
-pub(crate) struct Credential<'a> {
+pub struct Credential<'a> {
     pub key_id: &'a str,
     /// `yyyymmdd`
     pub date: &'a str,
@@ -29,7 +30,7 @@ pub(crate) struct Credential<'a> {
 }
 
 /// `None` unless the header has the v4 scheme, both fields and a well-formed scope.
-pub(crate) fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
+pub fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
     let (mut credential, mut signature) = (None, None);
     for field in authorization.strip_prefix(SCHEME)?.split(',') {
         match field.trim().split_once('=')? {
@@ -61,7 +62,7 @@ fn is_signed(name: &str) -> bool {
 }
 
 /// The canonical request, from the query already decoded and the headers as received.
-pub(crate) fn canonical_request(
+pub fn canonical_request(
     method: &str,
     path: &str,
     query: &[(String, String)],
@@ -91,14 +92,14 @@ pub(crate) fn canonical_request(
 }
 
 /// `time` is `x-log-date`; `date` and `region` are the credential scope's.
-pub(crate) fn string_to_sign(time: &str, date: &str, region: &str, canonical: &str) -> String {
+pub fn string_to_sign(time: &str, date: &str, region: &str, canonical: &str) -> String {
     let scheme = SCHEME.trim_end();
     let digest = sha256_hex(canonical.as_bytes());
     format!("{scheme}\n{time}\n{date}/{region}/{SERVICE}/{TERMINATOR}\n{digest}")
 }
 
 /// Lower-hex HMAC-SHA256 under the key derived from the secret and the scope.
-pub(crate) fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
+pub fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
     let mut key = format!("aliyun_v4{secret}").into_bytes();
     for part in [date, region, SERVICE, TERMINATOR] {
         key = hmac(&key, part);
@@ -114,7 +115,7 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 }
 
 /// What `x-log-content-sha256` must say for this body.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
@@ -123,13 +124,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `yyyymmddTHHMMSSZ`, the `x-log-date` format.
-pub(crate) fn format_time(time: SystemTime) -> String {
+pub fn format_time(time: SystemTime) -> String {
     let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
     rfc3339.replace(['-', ':'], "")
 }
 
 /// `None` unless `text` is exactly `yyyymmddTHHMMSSZ` and a real UTC time.
-pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
+pub fn parse_time(text: &str) -> Option<SystemTime> {
     let bytes = text.as_bytes();
     let shaped = bytes.len() == 16
         && (bytes.iter().enumerate()).all(|(i, &b)| match i {

@@ -1,24 +1,16 @@
 //! A 3 a.m. cron run meets dropped connections, 5xx, throttling, a drifting clock, hangs and
-//! typos (SPEC 2.5): every run ends with every task ID in a known, reported state.
-
-mod common;
-mod standin;
+//! typos: every run ends with every task ID in a known, reported state.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DEMO_ENV, Home, Run, demo_target as target, run, target_with_shipper};
-use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, Reply, StandIn};
+use standin::{DEMO_ENV, DEMO_KEY_ID, Reply, StandIn};
 
-fn ids(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("task-{i:04}")).collect()
-}
-
-fn sls_retry(home: &Home, standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    run(home.demo(standin).args(args), stdin)
-}
+use crate::harness::{
+    Background, Home, Run, feed, ids, patiently, recent_failures, run, run_to, set_mode,
+};
 
 /// How many times each ID was accepted.
 fn acceptances(standin: &StandIn) -> BTreeMap<String, usize> {
@@ -42,10 +34,8 @@ fn hundreds_of_ids_through_a_mix_of_faults_are_all_accepted_exactly_once() {
         .build();
     let home = Home::new();
     let all = ids(400);
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--json", "--retries", "10"],
+    let r = run(
+        home.demo(&standin).args(["--json", "--retries", "10"]),
         Some(&all.join("\n")),
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -97,7 +87,7 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
     let r = run(
         home.command()
             .envs(DEMO_ENV)
-            .args(target_with_shipper(&standin, "typo-shipper"))
+            .args(standin.target_with_shipper("typo-shipper"))
             .args(["--save-failed", save_arg]),
         Some(&all.join("\n")),
     );
@@ -134,7 +124,7 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
         home.command()
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret")
-            .args(target(&standin))
+            .args(standin.demo_target())
             .args(["--keep-going", "--json"]),
         Some(&all.join("\n")),
     );
@@ -156,10 +146,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
     let home = Home::new();
     let save = home.path().join("failed.txt");
     std::fs::write(&save, "stale content\n").unwrap();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", save.to_str().unwrap(), "a", "b"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", save.to_str().unwrap(), "a", "b"]),
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -170,10 +159,8 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
         "ParameterInvalid",
         "Each time allows 10 task retries only.",
     ));
-    let r = sls_retry(
-        &home,
-        &standin,
-        &[
+    let r = run(
+        home.demo(&standin).args([
             "--batch-size",
             "2",
             "--save-failed",
@@ -182,7 +169,7 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
             "b",
             "c",
             "d",
-        ],
+        ]),
         None,
     );
     assert_eq!(r.code, 1);
@@ -201,10 +188,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
 
     // Piped back in, they go through.
     let again = std::fs::read_to_string(&save).unwrap();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", save.to_str().unwrap()],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", save.to_str().unwrap()]),
         Some(&again),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -212,10 +198,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
 
     // A directory that does not exist is an error before anything is sent.
     let before = standin.requests().len();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", "/no/such/dir/f.txt", "a"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", "/no/such/dir/f.txt", "a"]),
         None,
     );
     assert_eq!(r.code, 2);
@@ -233,7 +218,7 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
     let standin = StandIn::start();
     standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1"));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    let r = run(home.demo(&standin).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("-> 429 in "), "{}", r.stderr);
     assert!(r.stderr.contains("; retrying in 1000 ms"), "{}", r.stderr);
@@ -254,10 +239,9 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
 fn a_server_that_hangs_is_timed_out() {
     let standin = StandIn::builder().hang().build();
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--timeout", "1", "--retries", "1", "--json", "a"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--timeout", "1", "--retries", "1", "--json", "a"]),
         None,
     );
     assert_eq!(r.code, 1);
@@ -281,10 +265,8 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
     standin.push_reply(Reply::drop_connection());
     standin.push_reply(Reply::redirect(301, "https://elsewhere.example/"));
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &[
+    let r = run(
+        home.demo(&standin).args([
             "--retries",
             "0",
             "--batch-size",
@@ -294,7 +276,7 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
             "b",
             "c",
             "d",
-        ],
+        ]),
         None,
     );
     assert_eq!(r.code, 1);
@@ -318,49 +300,26 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
     // With retries (the default), the same faults are retried away.
     standin.push_reply(Reply::truncated(200, "", 10));
     standin.push_reply(Reply::drop_connection());
-    let r = sls_retry(&home, &standin, &["e"], None);
+    let r = run(home.demo(&standin).args(["e"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("(3 attempts)"), "{}", r.stdout);
 }
 
-/// Spawn a run, signal it once some batches went through, and read what it reported.
-fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::path::PathBuf, Home) {
+/// Start a run, signal it once some batches went through, and read what it reported and saved.
+fn interrupted_run(signal: &str) -> (Run, Vec<String>, StandIn) {
     let standin = StandIn::builder().delay(Duration::from_millis(150)).build();
     let home = Home::new();
     let save = home.path().join("left.txt");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
-        .env_clear()
-        .env("HOME", home.path())
-        .envs(DEMO_ENV)
-        .args(target(&standin))
-        .args([
-            "--batch-size",
-            "1",
-            "--json",
-            "--save-failed",
-            save.to_str().unwrap(),
-        ])
-        .args(ids(40))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while standin.requests().len() < 3 {
-        assert!(Instant::now() < deadline, "the run never got going");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--batch-size", "1", "--json", "--save-failed"])
+        .arg(&save)
+        .args(ids(40));
+    let run = Background::spawn(&mut cmd, Stdio::null());
+    let going = patiently(|| standin.requests().len() >= 3);
+    assert!(going, "the run never got going");
+    run.signal(signal);
     let sent_at_signal = standin.requests().len();
-    let out = std::mem::take(&mut child.stdout);
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut out.unwrap(), &mut stdout).unwrap();
-    let code = child.wait().unwrap().code().unwrap();
+    let r = run.finish();
     let after = standin.requests().len();
     assert!(
         after <= sent_at_signal + 1,
@@ -371,18 +330,15 @@ fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::pat
         .lines()
         .map(String::from)
         .collect();
-    (code, stdout, saved, standin, save, home)
+    (r, saved, standin)
 }
 
 #[test]
 fn sigterm_and_sigint_stop_new_batches_report_the_rest_and_save_them() {
     for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
-        let (exit, stdout, saved, standin, _, _home) = interrupted_run(signal);
-        assert_eq!(exit, code, "{signal}");
-        let lines: Vec<serde_json::Value> = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let (r, saved, standin) = interrupted_run(signal);
+        assert_eq!(r.code, code, "{signal}");
+        let lines = r.json_lines();
         let summary = lines.last().unwrap();
         assert_eq!(summary["type"], "summary", "the summary still comes last");
         let batches = &lines[..lines.len() - 1];
@@ -416,17 +372,11 @@ fn a_catalogue_of_bad_input() {
         r.assert_usage_error(message);
         assert_eq!(r.stdout, "");
     };
-    let env = [
-        ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
-        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
-    ];
     let bare = |args: &[String], stdin: Option<&[u8]>| {
-        let mut cmd = home.command();
-        cmd.envs(env).args(args);
-        if let Some(bytes) = stdin {
-            cmd.write_stdin(bytes.to_vec());
-        }
-        cmd.output().unwrap().into()
+        feed(
+            home.command().envs(DEMO_ENV).args(args),
+            stdin.unwrap_or_default(),
+        )
     };
     let target = ["-p", "proj", "-l", "l", "-s", "s"];
     let with_endpoint = |endpoint: &str, extra: &[&str]| -> Vec<String> {
@@ -500,94 +450,9 @@ fn a_catalogue_of_bad_input() {
     );
 
     // Empty stdin is not an error: nothing to do.
-    let r = sls_retry(&home, &standin, &[], Some(""));
+    let r = run(&mut home.demo(&standin), Some(""));
     assert_eq!((r.code, r.stdout.as_str()), (0, "nothing to retry\n"));
     assert!(standin.requests().is_empty());
-}
-
-/// A run in the background, its stderr collected as it comes, for signalling it mid-phase.
-struct Background {
-    child: std::process::Child,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Background {
-    fn spawn(cmd: &mut std::process::Command) -> Background {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (mut from, into) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut from, &mut buf) {
-                into.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Background { child, stderr }
-    }
-
-    /// Wait (patiently: the machine may be busy) until stderr shows `text`.
-    fn wait_for_stderr(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.stderr.lock().unwrap().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "never saw {text:?}: {}",
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status();
-        assert!(status.unwrap().success());
-    }
-
-    /// The run's end; it must come without the test's help (stdin may still be open).
-    fn finish(mut self) -> Run {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "the run did not end after the signal: {}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let mut stdout = String::new();
-        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
-        std::thread::sleep(Duration::from_millis(50)); // the stderr reader's last read
-        let stderr = self.stderr.lock().unwrap().clone();
-        Run::audited(
-            status.code().expect("exited, not killed by the signal"),
-            stdout,
-            stderr,
-        )
-    }
-}
-
-/// `sls-retry` with the demo target and credentials, for `Background::spawn`.
-fn background_command(home: &Home, standin: &StandIn) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"));
-    cmd.env_clear()
-        .env("HOME", home.path())
-        .envs(DEMO_ENV)
-        .args(target(standin));
-    cmd
 }
 
 /// A producer that keeps stdin open does not keep a signalled run alive: it ends with 143,
@@ -596,10 +461,9 @@ fn background_command(home: &Home, standin: &StandIn) -> std::process::Command {
 fn a_signal_while_stdin_is_still_open_ends_the_run() {
     let standin = StandIn::start();
     let home = Home::new();
-    let mut cmd = background_command(&home, &standin);
-    let mut run = Background::spawn(cmd.args(["-v", "--json"]).stdin(Stdio::piped()));
+    let mut run = Background::spawn(home.demo(&standin).args(["-v", "--json"]), Stdio::piped());
     // Some IDs, and stdin left open (until the test ends), as a slow producer would.
-    let mut stdin = run.child.stdin.take().unwrap();
+    let mut stdin = run.stdin();
     std::io::Write::write_all(&mut stdin, b"task-1\ntask-2\n").unwrap();
     run.wait_for_stderr("sls-retry: endpoint ");
     run.signal("-TERM");
@@ -622,21 +486,13 @@ fn a_signal_while_stdin_is_still_open_ends_the_run() {
 /// A signal during a long listing stops it there: no more pages, nothing retried.
 #[test]
 fn a_signal_during_a_listing_stops_it_at_once() {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let tasks = (0..200)
-        .map(|i| standin::Task::new(&format!("f-{i:03}"), "fail", t - 100 - i))
-        .collect();
     let standin = StandIn::builder()
-        .tasks(tasks)
+        .tasks(recent_failures(200))
         .max_page(10)
         .delay(Duration::from_millis(200))
         .build();
     let home = Home::new();
-    let mut cmd = background_command(&home, &standin);
-    let run = Background::spawn(cmd.args(["--failed", "-v"]).stdin(Stdio::null()));
+    let run = Background::spawn(home.demo(&standin).args(["--failed", "-v"]), Stdio::null());
     run.wait_for_stderr("GetShipperStatus offset 0:");
     run.signal("-INT");
     let r = run.finish();
@@ -667,7 +523,7 @@ fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], s
     run(
         home.command()
             .envs(DEMO_ENV)
-            .args(target_with_shipper(standin, "typo-shipper"))
+            .args(standin.target_with_shipper("typo-shipper"))
             .args(["--save-failed".as_ref(), save.as_os_str()])
             .args(extra),
         Some(stdin),
@@ -693,7 +549,7 @@ fn an_unwritable_save_failed_path_is_refused_before_anything_is_sent() {
     std::fs::create_dir(&dir).unwrap();
     let read_only = home.path().join("read-only");
     std::fs::create_dir(&read_only).unwrap();
-    common::set_mode(&read_only, 0o555);
+    set_mode(&read_only, 0o555);
     let locked = home.write("locked.txt", "", 0o444);
     let mut cases = vec![
         (
@@ -825,20 +681,15 @@ fn a_link_planted_at_a_guessable_temporary_name_redirects_nothing() {
     let home = Home::new();
     let save = home.path().join("left.txt");
     let victim = home.write("victim.txt", "precious\n", 0o600);
-    let mut child = home
-        .demo_std(&standin)
-        .args(["--retries", "0", "--save-failed", save.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let planted = home.path().join(format!("left.txt.tmp-{}", child.id()));
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--retries", "0", "--save-failed", save.to_str().unwrap()]);
+    let mut run = Background::spawn(&mut cmd, Stdio::piped());
+    let planted = home.path().join(format!("left.txt.tmp-{}", run.id()));
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut stdin = run.stdin();
     stdin.write_all(b"a\nb\n").unwrap();
     drop(stdin);
-    let r = Run::from(child.wait_with_output().unwrap());
+    let r = run.finish();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(
@@ -873,13 +724,12 @@ fn save_failed_to_dev_null_or_dev_stdout_leaves_them_what_they_are() {
     let file = home.write("report.txt", "", 0o600);
     let inode = file.metadata().unwrap().ino();
     standin.push_reply(Reply::error(400, "ParameterInvalid", "no"));
-    let out = home
-        .demo_std(&standin)
-        .args(["--save-failed", "/dev/stdout", "a", "b"])
-        .stdout(std::fs::File::create(&file).unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let r = run_to(
+        home.demo(&standin)
+            .args(["--save-failed", "/dev/stdout", "a", "b"]),
+        std::fs::File::create(&file).unwrap().into(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("batch 1/1   2 ids  FAILED  400"), "{text}");
     assert!(
@@ -917,7 +767,7 @@ fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
     let home = Home::new();
     let save = home.path().join("left.txt");
     let save = save.to_str().unwrap();
-    let r = sls_retry(&home, &standin, &["--save-failed", save, "a"], None);
+    let r = run(home.demo(&standin).args(["--save-failed", save, "a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(
@@ -954,7 +804,10 @@ fn a_missing_or_garbage_date_means_no_correction() {
         let standin = StandIn::start();
         standin.push_reply(expired_with_date(date));
         let home = Home::new();
-        let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+        let r = run(
+            home.demo(&standin).args(["--batch-size", "1", "a", "b"]),
+            None,
+        );
         assert_eq!(r.code, 1, "{date:?}: {}", r.stderr);
         let lines: Vec<&str> = r.stdout.lines().collect();
         assert!(
@@ -976,7 +829,10 @@ fn request_time_too_skewed_is_corrected_like_request_time_expired() {
         .request_time_code("RequestTimeTooSkewed")
         .build();
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+    let r = run(
+        home.demo(&standin).args(["--batch-size", "1", "a", "b"]),
+        None,
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b"]);
     let skewed = standin
@@ -1006,7 +862,7 @@ fn a_request_time_refusal_from_a_server_whose_clock_agrees_is_not_retried() {
         "Request time has been expired.",
     ));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["a"], None);
+    let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stdout
@@ -1063,7 +919,7 @@ fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
         let standin = StandIn::start();
         standin.push_reply(Reply::raw(200, "", "").with_raw_header(line));
         let home = Home::new();
-        let r = sls_retry(&home, &standin, &["--json", "a"], None);
+        let r = run(home.demo(&standin).args(["--json", "a"]), None);
         assert_eq!(r.code, 0, "{what}: {}\n{}", r.stdout, r.stderr);
         let batch = &r.json_lines()[0];
         assert_eq!(
@@ -1077,7 +933,7 @@ fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
     let standin = StandIn::start();
     standin.push_reply(Reply::raw(200, "text/plain", vec![b'x'; 17 * 1024 * 1024]));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["a"], None);
+    let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(
         r.stdout.starts_with("batch 1/1   1 ids  ok      200"),
@@ -1093,10 +949,9 @@ fn another_2xx_is_an_unexpected_status_and_not_retried() {
     standin.push_reply(Reply::raw(204, "", ""));
     standin.push_reply(Reply::raw(201, "", ""));
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--batch-size", "1", "--keep-going", "a", "b"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--batch-size", "1", "--keep-going", "a", "b"]),
         None,
     );
     assert_eq!(r.code, 1, "{}", r.stdout);
@@ -1118,7 +973,7 @@ fn a_fractional_retry_after_is_honoured() {
     standin.push_reply(Reply::raw(503, "", "").with_header("Retry-After", "0.25"));
     standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1e3"));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    let r = run(home.demo(&standin).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let waits: Vec<&str> = r
         .stderr

@@ -1,12 +1,12 @@
-//! Credentials and settings from every place an SLS operator keeps them (SPEC 2.2), end to end:
-//! the real binary, a temporary HOME, a cleared environment, and the stand-in checking the
-//! signature, the STS token and (for v4) the region it was signed for.
+//! Credentials and settings from every place an SLS operator keeps them, end to end: the real
+//! binary, a temporary HOME, a cleared environment, and the stand-in checking the signature, the
+//! STS token and (for v4) the region it was signed for.
 
-mod common;
-mod standin;
+use std::process::Stdio;
 
-use common::{Home, Run, run};
 use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+
+use crate::harness::{Background, Home, Run, ended, patiently, run, set_mode};
 
 const SECRET: &str = "secret-value-never-printed";
 const TOKEN: &str = "sts-token-never-printed";
@@ -25,21 +25,6 @@ fn target_toml(standin: &StandIn) -> String {
         "endpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
         standin.endpoint()
     )
-}
-
-fn target_args(standin: &StandIn) -> Vec<String> {
-    [
-        "-e",
-        &standin.endpoint(),
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ]
-    .map(String::from)
-    .to_vec()
 }
 
 /// The last request the stand-in accepted carried this key id and (or no) token.
@@ -145,7 +130,7 @@ fn the_aliyun_cli_config_in_each_mode() {
         ]}}"#,
         external.display()
     ));
-    let target = target_args(&standin);
+    let target = standin.demo_target();
 
     // A user who ran `aliyun configure` needs nothing else.
     let r = run(home.command().args(&target).args(["-v", "a"]), None);
@@ -184,7 +169,7 @@ fn ecs_ram_role_credentials_from_the_metadata_service() {
     let r = run(
         home.command()
             .env("SLS_RETRY_ECS_METADATA_URL", standin.endpoint())
-            .args(target_args(&standin))
+            .args(standin.demo_target())
             .args(["-vv", "a", "b"]),
         None,
     );
@@ -255,7 +240,7 @@ fn signature_v4_end_to_end() {
     ];
     let home = Home::new();
     let r = run(
-        home.command().envs(env).args(target_args(&standin)).args([
+        home.command().envs(env).args(standin.demo_target()).args([
             "--signature-version",
             "4",
             "--region",
@@ -282,7 +267,7 @@ fn signature_v4_end_to_end() {
 
     // Signed for the wrong region: the stand-in refuses, so the test above can fail.
     let r = run(
-        home.command().envs(env).args(target_args(&standin)).args([
+        home.command().envs(env).args(standin.demo_target()).args([
             "--signature-version",
             "4",
             "--region",
@@ -379,7 +364,7 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
     let file = home.profile_file(&format!(
         "[default]\naccess_key_id = \"k\"\naccess_key_secret = \"{SECRET}\"\n"
     ));
-    common::set_mode(&file, 0o644);
+    set_mode(&file, 0o644);
     let r = run(
         home.command().args([
             "-e",
@@ -572,38 +557,15 @@ fn credentials_command_output_over_1_mib_is_an_error() {
 /// The pid a command wrote into `path`, once it is there.
 #[cfg(unix)]
 fn wait_for_pid(path: &std::path::Path) -> u32 {
-    for _ in 0..1000 {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("{} was never written", path.display());
-}
-
-/// Has process `pid` ended? A zombie counts: it runs no more, and only its reaper is left to
-/// collect it.
-#[cfg(unix)]
-fn ended(pid: u32) -> bool {
-    for _ in 0..500 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat)
-                if stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z') =>
-            {
-                return true;
-            }
-            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-        }
-    }
-    false
+    let mut pid = None;
+    let written = patiently(|| {
+        pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        pid.is_some()
+    });
+    assert!(written, "{} was never written", path.display());
+    pid.unwrap()
 }
 
 /// SIGTERM while the credentials command runs: the command and everything it started are
@@ -611,7 +573,6 @@ fn ended(pid: u32) -> bool {
 #[cfg(unix)]
 #[test]
 fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
-    use std::process::{Command, Stdio};
     let standin = standin();
     let home = Home::new();
     let dir = home.path().display().to_string();
@@ -624,43 +585,24 @@ fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
         script.display(),
         target_toml(&standin)
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sls-retry"))
-        .env_clear()
-        .env("HOME", home.path())
-        .current_dir(home.path())
-        .arg("id")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = Background::spawn(home.command().arg("id"), Stdio::null());
     let background = wait_for_pid(&home.path().join("bg.pid"));
     let shell = wait_for_pid(&home.path().join("sh.pid"));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // Patience, not a timing assertion: a run that ignores the signal would wait 60 s.
-    let mut waited = 0;
-    while child.try_wait().unwrap().is_none() {
-        if waited == 1000 {
-            let _ = child.kill();
-            let _ = Command::new("kill")
-                .args(["-KILL", &background.to_string(), &shell.to_string()])
-                .status();
-            panic!("sls-retry did not end after SIGTERM");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        waited += 1;
+    run.signal("-TERM");
+    if !run.ends() {
+        // A run that ignores the signal would wait 60 s; leave nothing behind.
+        let pids = [background.to_string(), shell.to_string()];
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(pids)
+            .status();
     }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.starts_with("sls-retry: error: "), "{stderr}");
-    assert!(stderr.contains("key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(out.stdout.is_empty());
+    let r = run.finish();
+    assert_eq!(r.code, 143, "{}", r.stderr);
+    assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+    assert!(r.stderr.contains("key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
     assert!(ended(shell), "the command's shell is gone");
     assert!(
         ended(background),

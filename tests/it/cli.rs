@@ -1,20 +1,12 @@
 //! The real binary against the loopback stand-in SLS: cleared environment, temporary HOME,
 //! assertions on exit status, stdout, stderr and what the server received.
 
-mod common;
-mod standin;
-
 use std::process::Stdio;
 
-use assert_cmd::Command;
-use common::{DEMO_ENV, Home, Run, demo_target, run as run_cmd};
 use serde_json::Value;
-use standin::{DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
+use standin::{DEMO_ENV, DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
-/// `sls-retry` with nothing from the developer's machine: cleared env, empty temp HOME.
-fn command(home: &Home) -> Command {
-    home.command()
-}
+use crate::harness::{Home, Run, demo_run, ids, in_terminal, recent_failures, run, run_to};
 
 /// Environment variables for a run.
 type Env<'a> = &'a [(&'a str, &'a str)];
@@ -23,21 +15,13 @@ type Env<'a> = &'a [(&'a str, &'a str)];
 /// empty pipe.
 fn run_with_env(standin: &StandIn, env: Env, args: &[&str], stdin: Option<&str>) -> Run {
     let home = Home::new();
-    run_cmd(
+    run(
         home.command()
             .envs(env.iter().copied())
-            .args(demo_target(standin))
+            .args(standin.demo_target())
             .args(args),
         stdin,
     )
-}
-
-fn run(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    common::demo_run(standin, args, stdin)
-}
-
-fn ids(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("task-{i:03}")).collect()
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -52,7 +36,7 @@ fn batch_sizes(standin: &StandIn) -> Vec<usize> {
 fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
     let standin = StandIn::start();
     let all = ids(25);
-    let r = run(&standin, &strs(&all), None);
+    let r = demo_run(&standin, &strs(&all), None);
 
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(batch_sizes(&standin), [10, 10, 5]);
@@ -103,14 +87,14 @@ fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
 fn batching_of_0_1_10_11_ids() {
     for (n, expected) in [(1, vec![1]), (10, vec![10]), (11, vec![10, 1])] {
         let standin = StandIn::start();
-        let r = run(&standin, &strs(&ids(n)), None);
+        let r = demo_run(&standin, &strs(&ids(n)), None);
         assert_eq!(r.code, 0, "{n}: {}", r.stderr);
         assert_eq!(batch_sizes(&standin), expected, "{n} ids");
     }
 
     // Zero ids (an empty pipe): nothing to do is success, and nothing is sent.
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some("# no failed tasks today\n"));
+    let r = demo_run(&standin, &[], Some("# no failed tasks today\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "nothing to retry\n");
     assert!(standin.requests().is_empty());
@@ -119,13 +103,13 @@ fn batching_of_0_1_10_11_ids() {
 #[test]
 fn batch_size_flag() {
     let standin = StandIn::start();
-    let r = run(&standin, &["--batch-size", "3"], Some(&ids(7).join("\n")));
+    let r = demo_run(&standin, &["--batch-size", "3"], Some(&ids(7).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(batch_sizes(&standin), [3, 3, 1]);
 
     for bad in ["0", "11", "x"] {
         let standin = StandIn::start();
-        let r = run(&standin, &["--batch-size", bad, "a"], None);
+        let r = demo_run(&standin, &["--batch-size", bad, "a"], None);
         assert_eq!(r.code, 2, "--batch-size {bad}");
         assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
         assert!(r.stderr.contains("--batch-size"), "{}", r.stderr);
@@ -136,7 +120,7 @@ fn batch_size_flag() {
 #[test]
 fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
     let standin = StandIn::start();
-    let r = run(
+    let r = demo_run(
         &standin,
         &[],
         Some("# failed tasks\ntask-a task-b\n\n  task-c\r\n"),
@@ -145,12 +129,12 @@ fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
     assert_eq!(standin.accepted_ids(), ["task-a", "task-b", "task-c"]);
 
     let standin = StandIn::start();
-    let r = run(&standin, &["first", "-", "last"], Some("mid-1\nmid-2\n"));
+    let r = demo_run(&standin, &["first", "-", "last"], Some("mid-1\nmid-2\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["first", "mid-1", "mid-2", "last"]);
 
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some(r#"["j-1", "j-2", "任务-3"]"#));
+    let r = demo_run(&standin, &[], Some(r#"["j-1", "j-2", "任务-3"]"#));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["j-1", "j-2", "任务-3"]);
 }
@@ -164,7 +148,7 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
         "\u{feff}\n\n# exported 2026-11-29\n  # by hand\n[\"t-aaa\", \"t-bbb\"]",
     ] {
         let standin = StandIn::start();
-        let r = run(&standin, &[], Some(input));
+        let r = demo_run(&standin, &[], Some(input));
         assert_eq!(r.code, 0, "{input:?}: {}", r.stderr);
         assert_eq!(standin.accepted_ids(), ["t-aaa", "t-bbb"], "{input:?}");
     }
@@ -172,13 +156,13 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
     let standin = StandIn::start();
     let doc = r#"{"count": 2, "total": 2, "tasks": [{"id": "f-1", "taskStatus": "fail"},
         {"id": "s-1", "taskStatus": "success"}]}"#;
-    let r = run(&standin, &[], Some(&format!("# from aliyunlog\n{doc}")));
+    let r = demo_run(&standin, &[], Some(&format!("# from aliyunlog\n{doc}")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["f-1"]);
 
     // A JSON error still points at the right line of the input.
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some("# ids\n# more\n[\"a\",\n  oops]"));
+    let r = demo_run(&standin, &[], Some("# ids\n# more\n[\"a\",\n  oops]"));
     r.assert_usage_error("line 4");
     assert!(standin.requests().is_empty());
 }
@@ -186,7 +170,7 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
 #[test]
 fn duplicates_are_dropped_with_one_warning() {
     let standin = StandIn::start();
-    let r = run(&standin, &["a", "b", "-"], Some("a\nc\nb\na\n"));
+    let r = demo_run(&standin, &["a", "b", "-"], Some("a\nc\nb\na\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
     assert_eq!(
@@ -200,7 +184,7 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
     let standin = StandIn::start();
     let mut input = ids(30).join("\n");
     input.push_str("\nbad\u{7}id\n");
-    let r = run(&standin, &[], Some(&input));
+    let r = demo_run(&standin, &[], Some(&input));
     assert_eq!(r.code, 2);
     assert_eq!(r.stdout, "");
     assert_eq!(
@@ -210,7 +194,7 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
     );
     assert!(standin.requests().is_empty(), "nothing half-sent");
 
-    let r = run(&standin, &[], Some(r#"["ok", 42]"#));
+    let r = demo_run(&standin, &[], Some(r#"["ok", 42]"#));
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("stdin JSON element 2 is not a string"),
@@ -222,28 +206,15 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
 
 #[test]
 fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
-    // `script` (util-linux) gives the program a pseudo-terminal as stdin.
+    // The run's stdin is a pseudo-terminal.
     let standin = StandIn::start();
-    let home = Home::new();
-    let cmdline = format!(
-        "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}",
-        env!("CARGO_BIN_EXE_sls-retry"),
-        standin.endpoint()
-    );
-    let out = std::process::Command::new("script")
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .envs(DEMO_ENV)
-        .args(["-qec", &cmdline, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("`script` from util-linux runs");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{shown}");
+    let r = in_terminal(&Home::new(), &standin, &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
     assert!(
-        shown.contains("no task ids given; pass them as arguments, or pipe them in"),
-        "{shown}"
+        r.stdout
+            .contains("no task ids given; pass them as arguments, or pipe them in"),
+        "{}",
+        r.stdout
     );
     assert!(standin.requests().is_empty());
 }
@@ -257,7 +228,7 @@ fn json_report_lines_all_parse_with_the_spec_fields() {
         "internal server error",
     ));
     // --retries 0: this test is about reporting a failure, not recovering from it.
-    let r = run(
+    let r = demo_run(
         &standin,
         &["--json", "--retries", "0"],
         Some(&ids(25).join(" ")),
@@ -324,12 +295,12 @@ fn json_report_lines_all_parse_with_the_spec_fields() {
 #[test]
 fn quiet_prints_nothing_and_the_exit_status_still_tells() {
     let standin = StandIn::start();
-    let r = run(&standin, &["-q", "a", "b"], None);
+    let r = demo_run(&standin, &["-q", "a", "b"], None);
     assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
 
     let standin = StandIn::start();
     standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
-    let r = run(&standin, &["-q", "--retries", "0", "a"], None);
+    let r = demo_run(&standin, &["-q", "--retries", "0", "a"], None);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""));
 }
 
@@ -339,9 +310,8 @@ fn documented_errors_are_reported_per_batch() {
     let standin = StandIn::start();
     let home = Home::new();
     let target = |project: &str, logstore: &str, shipper: &str| {
-        let out = command(&home)
-            .envs(DEMO_ENV)
-            .args([
+        let r = run(
+            home.command().envs(DEMO_ENV).args([
                 "-e",
                 &standin.endpoint(),
                 "-p",
@@ -352,12 +322,11 @@ fn documented_errors_are_reported_per_batch() {
                 shipper,
                 "--json",
                 "t1",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let line: Value =
-            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+            ]),
+            None,
+        );
+        assert_eq!(r.code, 1);
+        let line = &r.json_lines()[0];
         (
             line["http_status"].as_u64().unwrap(),
             line["error_code"].as_str().unwrap().to_string(),
@@ -400,7 +369,7 @@ fn documented_errors_are_reported_per_batch() {
         "InternalServerError",
         "Internal server error.",
     ));
-    let r = run(
+    let r = demo_run(
         &standin,
         &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
         None,
@@ -462,7 +431,7 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
 #[test]
 fn a_server_clock_far_off_is_corrected_with_one_warning() {
     let standin = StandIn::builder().clock_skew_secs(3600).build();
-    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    let r = demo_run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
     // The first request learns the offset; the others are signed with it from the start.
@@ -497,7 +466,7 @@ fn proxy_answers_without_json_are_reported_sanitized() {
         "<html><body><h1>502 Bad Gateway</h1>\u{1b}[31m</body></html>",
     ));
     standin.push_reply(Reply::raw(503, "", ""));
-    let r = run(
+    let r = demo_run(
         &standin,
         &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
         None,
@@ -526,9 +495,8 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
         listener.local_addr().unwrap().port()
     }; // closed again: nothing listens there
     let home = Home::new();
-    let out = command(&home)
-        .envs(DEMO_ENV)
-        .args([
+    let r = run(
+        home.command().envs(DEMO_ENV).args([
             "-e",
             &format!("http://127.0.0.1:{port}"),
             "-p",
@@ -538,14 +506,15 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
             "-s",
             "s",
             "a",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
     assert!(
-        stdout.starts_with("batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:"),
-        "{stdout}"
+        r.stdout
+            .starts_with("batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:"),
+        "{}",
+        r.stdout
     );
 }
 
@@ -628,19 +597,15 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
     ];
     for (env, args, message) in cases {
         let home = Home::new();
-        let out = command(&home)
-            .envs(env.iter().copied())
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let r = run(home.command().envs(env.iter().copied()).args(&args), None);
+        let stderr = &r.stderr;
+        assert_eq!(r.code, 2, "{args:?}: {stderr}");
         assert!(
             stderr.starts_with("sls-retry: error: "),
             "{args:?}: {stderr}"
         );
         assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(r.stdout.is_empty(), "{args:?}");
     }
     assert!(standin.requests().is_empty(), "nothing was sent");
 }
@@ -648,7 +613,7 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
 #[test]
 fn dry_run_shows_the_plan_and_sends_nothing() {
     let standin = StandIn::start();
-    let r = run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
+    let r = demo_run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(standin.requests().is_empty(), "dry run sent something");
     assert!(
@@ -677,7 +642,7 @@ fn dry_run_shows_the_plan_and_sends_nothing() {
     );
     assert!(r.stdout.contains("[\"task-011\",\"task-012\"]"));
 
-    let r = run(&standin, &["--dry-run", "--json", "a"], None);
+    let r = demo_run(&standin, &["--dry-run", "--json", "a"], None);
     let lines = r.json_lines();
     assert_eq!(lines[0]["type"], "request");
     assert_eq!(
@@ -763,7 +728,7 @@ fn secrets_never_reach_any_output() {
 #[test]
 fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     let standin = StandIn::start();
-    let r = run(&standin, &["-v", "a"], None);
+    let r = demo_run(&standin, &["-v", "a"], None);
     assert_eq!(r.code, 0);
     let request_id = &standin.requests()[0].request_id;
     assert!(
@@ -792,17 +757,9 @@ fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     );
 }
 
-/// One run against `standin` with `stdout` as its standard output; stderr is captured.
-fn run_to(standin: &StandIn, stdout: Stdio, args: &[&str]) -> Run {
-    let home = Home::new();
-    let out = home
-        .demo_std(standin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .output()
-        .unwrap();
-    out.into()
+/// One run against `standin` with `stdout` as its standard output.
+fn demo_run_to(standin: &StandIn, stdout: Stdio, args: &[&str]) -> Run {
+    run_to(Home::new().demo(standin).args(args), stdout)
 }
 
 fn puts(standin: &StandIn) -> usize {
@@ -813,12 +770,7 @@ fn puts(standin: &StandIn) -> usize {
 
 /// A stand-in with three failed tasks a minute old, for `--list` and `--failed`.
 fn three_failed_tasks() -> StandIn {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let tasks = ["t-1", "t-2", "t-3"].map(|id| standin::Task::new(id, "fail", now - 60));
-    StandIn::builder().tasks(tasks.to_vec()).build()
+    StandIn::builder().tasks(recent_failures(3)).build()
 }
 
 /// Every mode's report (task lines, the plan, batch lines, the found line) goes through one
@@ -850,7 +802,7 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let r = run_to(&standin, full.into(), args);
+        let r = demo_run_to(&standin, full.into(), args);
         assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
         assert!(
             r.stderr
@@ -883,7 +835,7 @@ fn a_closed_stdout_stops_the_run_quietly() {
         let before = puts(&standin);
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let r = run_to(&standin, writer.into(), args);
+        let r = demo_run_to(&standin, writer.into(), args);
         assert_eq!((r.code, r.stderr.as_str()), (code, ""), "{args:?}");
         let sent = puts(&standin) - before;
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
@@ -909,7 +861,7 @@ fn names_that_can_be_sent_reach_the_server() {
             .build();
         let home = Home::new();
         let endpoint = standin.endpoint();
-        let r = run_cmd(
+        let r = run(
             home.command().envs(DEMO_ENV).args([
                 "-e",
                 &endpoint,
@@ -965,7 +917,7 @@ fn names_that_would_change_the_host_or_the_path_are_usage_errors() {
         args[at] = format!("{flag}{name}");
         args[at + 1] = String::new();
         let args: Vec<&String> = args.iter().filter(|a| !a.is_empty()).collect();
-        let r = run_cmd(home.command().envs(DEMO_ENV).args(args), None);
+        let r = run(home.command().envs(DEMO_ENV).args(args), None);
         r.assert_usage_error(message);
     }
     assert!(standin.requests().is_empty(), "nothing was sent");
@@ -1008,7 +960,7 @@ fn usage_errors_are_one_line_and_name_what_is_wrong() {
         ),
     ];
     for (args, message) in cases {
-        let r = run(&standin, args, None);
+        let r = demo_run(&standin, args, None);
         r.assert_usage_error(message);
         assert!(
             r.stderr.ends_with("(see sls-retry --help)\n"),
@@ -1028,11 +980,11 @@ fn status_with_failed_is_a_usage_error() {
         .tasks(vec![standin::Task::new("t-1", "fail", 0)])
         .build();
     for status in ["all", "success", "fail"] {
-        let r = run(&standin, &["--failed", "--status", status], None);
+        let r = demo_run(&standin, &["--failed", "--status", status], None);
         r.assert_usage_error("'--failed' cannot be used with '--status <STATUS>'");
     }
     // Nor is it silently ignored when IDs are retried.
-    let r = run(&standin, &["--status", "all", "t-1"], None);
+    let r = demo_run(&standin, &["--status", "all", "t-1"], None);
     r.assert_usage_error("'--status <STATUS>' cannot be used with '[TASK_ID]...'");
     assert!(standin.requests().is_empty(), "nothing was sent");
 }

@@ -1,6 +1,7 @@
 //! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
-// The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
-// tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
+// The v1 check is written here from the service's documentation, apart from src/sign, so it is an
+// independent witness; standin_selftest::official_sdk_vectors_verify (tests/it) ties it to the
+// official SDK's own signatures.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -515,14 +516,15 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// base64(HMAC-SHA1(secret, string to sign)), the part after `LOG {key id}:`.
-pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
+pub fn sign(secret: &str, string_to_sign: &str) -> String {
     let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.as_bytes());
     let mut mac = mac.expect("HMAC takes keys of any length");
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-pub(crate) fn md5_hex(body: &[u8]) -> String {
+/// Content-MD5 as SLS wants it: upper-case hex.
+pub fn md5_hex(body: &[u8]) -> String {
     let digest = Md5::digest(body);
     digest.iter().map(|byte| format!("{byte:02X}")).collect()
 }

@@ -6,7 +6,9 @@ use std::process::Stdio;
 use serde_json::Value;
 use standin::{DEMO_ENV, DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
-use crate::harness::{Home, Run, demo_run, ids, in_terminal, recent_failures, run, run_to};
+use crate::harness::{
+    Home, Run, assert_contains, demo_run, ids, in_terminal, recent_failures, run, run_to,
+};
 
 /// Environment variables for a run.
 type Env<'a> = &'a [(&'a str, &'a str)];
@@ -112,7 +114,7 @@ fn batch_size_flag() {
         let r = demo_run(&standin, &["--batch-size", bad, "a"], None);
         assert_eq!(r.code, 2, "--batch-size {bad}");
         assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
-        assert!(r.stderr.contains("--batch-size"), "{}", r.stderr);
+        assert_contains(&r.stderr, "--batch-size");
         assert!(standin.requests().is_empty());
     }
 }
@@ -196,11 +198,7 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
 
     let r = demo_run(&standin, &[], Some(r#"["ok", 42]"#));
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("stdin JSON element 2 is not a string"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "stdin JSON element 2 is not a string");
     assert!(standin.requests().is_empty());
 }
 
@@ -210,11 +208,9 @@ fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
     let standin = StandIn::start();
     let r = in_terminal(&Home::new(), &standin, &[]);
     assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains("no task ids given; pass them as arguments, or pipe them in"),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "no task ids given; pass them as arguments, or pipe them in",
     );
     assert!(standin.requests().is_empty());
 }
@@ -376,17 +372,13 @@ fn documented_errors_are_reported_per_batch() {
     );
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].contains(
-            "FAILED  400  ParameterInvalid: Each time allows 10 task retries only.  request "
-        ),
-        "{}",
-        lines[0]
+    assert_contains(
+        lines[0],
+        "FAILED  400  ParameterInvalid: Each time allows 10 task retries only.  request ",
     );
-    assert!(
-        lines[1].contains("FAILED  500  InternalServerError: Internal server error.  request "),
-        "{}",
-        lines[1]
+    assert_contains(
+        lines[1],
+        "FAILED  500  InternalServerError: Internal server error.  request ",
     );
     assert!(
         lines[2].contains("ok      200"),
@@ -408,11 +400,7 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
     ];
     let r = run_with_env(&standin, &wrong_secret, &["a"], None);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("FAILED  401  SignatureNotMatch"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "FAILED  401  SignatureNotMatch");
     assert!(standin.accepted_ids().is_empty());
 
     let unknown = [
@@ -421,11 +409,7 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
     ];
     let r = run_with_env(&standin, &unknown, &["a"], None);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("FAILED  401  Unauthorized"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "FAILED  401  Unauthorized");
 }
 
 #[test]
@@ -444,11 +428,7 @@ fn a_server_clock_far_off_is_corrected_with_one_warning() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("seconds behind the server's"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "seconds behind the server's");
     let expired = standin
         .requests()
         .iter()
@@ -624,21 +604,14 @@ fn dry_run_shows_the_plan_and_sends_nothing() {
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout
-            .contains("\nbatch 2/2  2 ids: task-011 task-012\nPUT "),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "\nbatch 2/2  2 ids: task-011 task-012\nPUT ");
     assert!(r.stdout.contains(&format!(
         "Host: {DEMO_PROJECT}.127.0.0.1:{}\n",
         standin.port()
     )));
-    assert!(
-        r.stdout
-            .contains(&format!("Authorization: LOG {DEMO_KEY_ID}:<redacted>\n")),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        &format!("Authorization: LOG {DEMO_KEY_ID}:<redacted>\n"),
     );
     assert!(r.stdout.contains("[\"task-011\",\"task-012\"]"));
 
@@ -731,21 +704,16 @@ fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     let r = demo_run(&standin, &["-v", "a"], None);
     assert_eq!(r.code, 0);
     let request_id = &standin.requests()[0].request_id;
-    assert!(
-        r.stderr.contains(&format!(
+    assert_contains(
+        &r.stderr,
+        &format!(
             "endpoint {} (Host {DEMO_PROJECT}.127.0.0.1:{})",
             standin.endpoint(),
             standin.port()
-        )),
-        "{}",
-        r.stderr
+        ),
     );
-    assert!(r.stderr.contains("-> 200 in "), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!("request id {request_id}")),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "-> 200 in ");
+    assert_contains(&r.stderr, &format!("request id {request_id}"));
     assert!(
         r.stderr.lines().all(|l| l.starts_with("sls-retry: ")),
         "{}",

@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
 
-use crate::harness::{Background, Home, Run, ended, patiently, run, set_mode};
+use crate::harness::{Background, Home, Run, assert_contains, ended, patiently, run, set_mode};
 
 const SECRET: &str = "secret-value-never-printed";
 const TOKEN: &str = "sts-token-never-printed";
@@ -66,13 +66,12 @@ fn a_cron_line_with_only_a_profile_name() {
             r.stderr
         );
     }
-    assert!(
-        r.stderr.contains(&format!(
+    assert_contains(
+        &r.stderr,
+        &format!(
             "sls-retry: credentials from profile \"prod\" in {}",
             config.display()
-        )),
-        "{}",
-        r.stderr
+        ),
     );
     r.assert_hides(SECRET, "-v with a profile");
 
@@ -104,7 +103,10 @@ fn the_default_profile_and_the_environment_in_their_order() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_signed_by(&standin, "STS.id", Some(TOKEN));
-    assert!(r.stderr.contains("credentials from environment (ALICLOUD_ACCESS_KEY_ID, ALICLOUD_ACCESS_KEY_SECRET, ALICLOUD_SECURITY_TOKEN)"), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "credentials from environment (ALICLOUD_ACCESS_KEY_ID, ALICLOUD_ACCESS_KEY_SECRET, ALICLOUD_SECURITY_TOKEN)",
+    );
     r.assert_hides(SECRET, "env");
     r.assert_hides(TOKEN, "env");
 
@@ -136,12 +138,7 @@ fn the_aliyun_cli_config_in_each_mode() {
     let r = run(home.command().args(&target).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_signed_by(&standin, "static-id", None);
-    assert!(
-        r.stderr
-            .contains("credentials from aliyun CLI profile \"ak\""),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "credentials from aliyun CLI profile \"ak\"");
     r.assert_hides(SECRET, "aliyun AK");
 
     for (profile, key_id) in [("sts", "STS.id"), ("ext", "STS.id")] {
@@ -189,12 +186,7 @@ fn ecs_ram_role_credentials_from_the_metadata_service() {
         ],
         "role looked up, then its credentials, with an IMDSv2 token"
     );
-    assert!(
-        r.stderr
-            .contains("credentials from aliyun CLI profile \"ecs\""),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "credentials from aliyun CLI profile \"ecs\"");
     r.assert_hides(SECRET, "EcsRamRole");
     r.assert_hides(TOKEN, "EcsRamRole");
 }
@@ -215,11 +207,7 @@ fn credentials_command_keeps_the_secret_off_disk() {
     // The IDs come on stdin; the command must not swallow them (its stdin is closed).
     let r = run(home.command().args(["--dry-run"]), Some("id-1\nid-2\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("x-acs-security-token: <redacted>"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "x-acs-security-token: <redacted>");
     r.assert_hides(SECRET, "dry run");
     r.assert_hides(TOKEN, "dry run");
     let r = run(&mut home.command(), Some("id-1\nid-2\n"));
@@ -259,11 +247,7 @@ fn signature_v4_end_to_end() {
             .starts_with("SLS4-HMAC-SHA256 Credential=static-id/")
     );
     assert_eq!(req.header("x-log-signaturemethod"), None);
-    assert!(
-        r.stderr.contains("signature v4 (cn-hangzhou)"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "signature v4 (cn-hangzhou)");
 
     // Signed for the wrong region: the stand-in refuses, so the test above can fail.
     let r = run(
@@ -277,7 +261,7 @@ fn signature_v4_end_to_end() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("FAILED  401"), "{}", r.stdout);
+    assert_contains(&r.stdout, "FAILED  401");
 
     // From a profile, with an STS token.
     let standin = StandIn::builder()
@@ -381,13 +365,16 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("sls-retry: warning: profile file {} holds secrets and is readable by others (mode 644); run: chmod 600", file.display())), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "sls-retry: warning: sending signed requests over plain http to http://sls.example.com"
+    assert_contains(
+        &r.stderr,
+        &format!(
+            "sls-retry: warning: profile file {} holds secrets and is readable by others (mode 644); run: chmod 600",
+            file.display()
         ),
-        "{}",
-        r.stderr
+    );
+    assert_contains(
+        &r.stderr,
+        "sls-retry: warning: sending signed requests over plain http to http://sls.example.com",
     );
     r.assert_hides(SECRET, "warnings");
 }
@@ -474,16 +461,8 @@ fn profile_numbers_are_the_flags_defaults() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
     assert_eq!(sizes[3..], [5, 2], "--batch-size beats the profile");
-    assert!(
-        r.stderr.contains("sls-retry: batch size from flag"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("sls-retry: jobs from flag"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "sls-retry: batch size from flag");
+    assert_contains(&r.stderr, "sls-retry: jobs from flag");
 }
 
 /// A credentials command may carry a secret in its own text (`printf '{...secret...}'`): errors
@@ -600,7 +579,10 @@ fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
     let r = run.finish();
     assert_eq!(r.code, 143, "{}", r.stderr);
     assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
-    assert!(r.stderr.contains("key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent"), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent",
+    );
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     assert!(ended(shell), "the command's shell is gone");

@@ -9,7 +9,7 @@ use standin::{
     StandIn, Task,
 };
 
-use crate::harness::{Home, demo_run, now, recent_failures, run};
+use crate::harness::{Home, assert_contains, demo_run, now, recent_failures, run};
 
 fn failed_between(tasks: &[Task], from: i64, to: i64) -> BTreeSet<String> {
     tasks
@@ -307,11 +307,7 @@ fn stdin_documents_from_the_api_or_aliyunlog() {
 
     let r = demo_run(&standin, &[], Some("{\"count\": 1}"));
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("not a GetShipperStatus response"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "not a GetShipperStatus response");
 }
 
 #[test]
@@ -326,7 +322,10 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("sls-retry: error: listing the shipper's tasks failed: HTTP 400 ShipperNotExist: Shipper does not exist."), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "sls-retry: error: listing the shipper's tasks failed: HTTP 400 ShipperNotExist: Shipper does not exist.",
+    );
     assert!(r.stderr.contains("nothing was retried"));
     assert_eq!(r.stdout, "");
 
@@ -344,11 +343,7 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
     ));
     let r = demo_run(&standin, &["--failed", "--retries", "0"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("HTTP 500 InternalServerError"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "HTTP 500 InternalServerError");
     assert!(standin.accepted_ids().is_empty());
 }
 
@@ -363,12 +358,7 @@ fn a_listing_page_that_cannot_be_read_is_a_failed_listing() {
     standin.push_reply(Reply::raw(200, "application/json", huge));
     let r = demo_run(&standin, &["--list"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("HTTP 200 (the answer's body is over 16 MiB)"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "HTTP 200 (the answer's body is over 16 MiB)");
     assert_eq!(r.stdout, "");
     assert_eq!(standin.requests().len(), 1);
 
@@ -376,13 +366,8 @@ fn a_listing_page_that_cannot_be_read_is_a_failed_listing() {
     standin.push_reply(Reply::raw(200, "application/json", "{}").with_raw_header("no colon here"));
     let r = demo_run(&standin, &["--failed", "--retries", "0"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("HTTP 200 (the answer's head could not be read: "),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("nothing was retried"), "{}", r.stderr);
+    assert_contains(&r.stderr, "HTTP 200 (the answer's head could not be read: ");
+    assert_contains(&r.stderr, "nothing was retried");
     assert!(standin.accepted_ids().is_empty());
 }
 
@@ -447,11 +432,7 @@ fn server_text_and_ids_never_reach_the_terminal_raw() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!raw(&r.stdout) && !raw(&r.stderr), "{:?}", r.stdout);
-    assert!(
-        r.stdout.contains("abc\\u{202e}fed a\\u{200b}b"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "abc\\u{202e}fed a\\u{200b}b");
 
     standin.push_reply(Reply::error(
         400,
@@ -466,11 +447,9 @@ fn server_text_and_ids_never_reach_the_terminal_raw() {
         r.stdout,
         r.stderr
     );
-    assert!(
-        r.stdout
-            .contains("Param\\u{200b}Invalid: bad \\u{202e}di\\u{1b}[2J"),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "Param\\u{200b}Invalid: bad \\u{202e}di\\u{1b}[2J",
     );
 }
 
@@ -488,12 +467,9 @@ fn a_listing_that_repeats_itself_ends_and_is_reported_incomplete() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(list_pages(&standin) <= 3, "{} GETs", list_pages(&standin));
     assert_eq!(accepted_once(&standin).len(), 7, "what was read is retried");
-    assert!(
-        r.stderr.contains(
-            "warning: the listing does not add up: read 7 tasks, the service reported 1000000000"
-        ),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "warning: the listing does not add up: read 7 tasks, the service reported 1000000000",
     );
     let summary = r.json_lines().pop().unwrap();
     assert_eq!(
@@ -504,12 +480,7 @@ fn a_listing_that_repeats_itself_ends_and_is_reported_incomplete() {
     let r = demo_run(&standin, &["--list"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 7);
-    assert!(
-        r.stderr
-            .contains("read 7 tasks, the service reported 1000000000"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "read 7 tasks, the service reported 1000000000");
 }
 
 /// A `total` smaller or larger than what the pages hold is said, with both numbers.
@@ -548,13 +519,11 @@ fn an_incomplete_document_on_stdin_is_said_to_be() {
     let r = demo_run(&standin, &[], Some(&doc.to_string()));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(standin.accepted_ids().len(), 500);
-    assert!(
-        r.stderr
-            .contains("the GetShipperStatus documents on stdin hold 500 tasks but count 1200"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "the GetShipperStatus documents on stdin hold 500 tasks but count 1200",
     );
-    assert!(r.stderr.contains("--failed"), "{}", r.stderr);
+    assert_contains(&r.stderr, "--failed");
 }
 
 /// One malformed task ID in a listing is skipped with a warning; the others go ahead.
@@ -568,12 +537,8 @@ fn a_malformed_id_from_the_server_is_skipped_not_fatal() {
     let r = demo_run(&standin, &["--failed", "--json"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(accepted_once(&standin).len(), 100);
-    assert!(
-        r.stderr.contains("skipped task id \"bad id\""),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("\"bad\\u{1b}[2Jid\""), "{}", r.stderr);
+    assert_contains(&r.stderr, "skipped task id \"bad id\"");
+    assert_contains(&r.stderr, "\"bad\\u{1b}[2Jid\"");
     assert!(!r.stderr.contains('\u{1b}'));
     let lines = r.json_lines();
     assert_eq!(
@@ -606,9 +571,5 @@ fn a_malformed_id_from_the_server_is_skipped_not_fatal() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 100);
     assert!(!r.stdout.contains("bad"));
-    assert!(
-        r.stderr.contains("skipped task id \"bad id\""),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "skipped task id \"bad id\"");
 }

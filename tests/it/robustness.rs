@@ -9,7 +9,8 @@ use std::time::Duration;
 use standin::{DEMO_ENV, DEMO_KEY_ID, Reply, StandIn};
 
 use crate::harness::{
-    Background, Home, Run, feed, ids, patiently, recent_failures, run, run_to, set_mode,
+    Background, Home, Run, assert_contains, feed, ids, patiently, recent_failures, run, run_to,
+    set_mode,
 };
 
 /// How many times each ID was accepted.
@@ -111,7 +112,10 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
         lines[5],
         "retried 0 of 45 task ids in 5 batches: 0 ok, 1 failed, 4 not sent"
     );
-    assert!(r.stderr.contains("sls-retry: error: batch 1 failed with ShipperNotExist, which every batch would meet: check --shipper; the remaining 4 batches were not sent (--keep-going sends them anyway)"), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "sls-retry: error: batch 1 failed with ShipperNotExist, which every batch would meet: check --shipper; the remaining 4 batches were not sent (--keep-going sends them anyway)",
+    );
     assert_eq!(standin.requests().len(), 1, "one request, not five");
     assert_eq!(
         std::fs::read_to_string(&save).unwrap(),
@@ -204,11 +208,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
         None,
     );
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("--save-failed /no/such/dir/f.txt: directory /no/such/dir does not exist"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "--save-failed /no/such/dir/f.txt: directory /no/such/dir does not exist",
     );
     assert_eq!(standin.requests().len(), before);
 }
@@ -220,8 +222,8 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
     let home = Home::new();
     let r = run(home.demo(&standin).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("-> 429 in "), "{}", r.stderr);
-    assert!(r.stderr.contains("; retrying in 1000 ms"), "{}", r.stderr);
+    assert_contains(&r.stderr, "-> 429 in ");
+    assert_contains(&r.stderr, "; retrying in 1000 ms");
     assert!(
         r.stdout
             .starts_with("batch 1/1   1 ids  ok      200  request "),
@@ -295,14 +297,14 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
         lines[2],
         "batch 3/4   1 ids  FAILED  301  redirected to https://elsewhere.example/; check the endpoint"
     );
-    assert!(lines[3].contains("ok      200"), "{}", lines[3]);
+    assert_contains(lines[3], "ok      200");
 
     // With retries (the default), the same faults are retried away.
     standin.push_reply(Reply::truncated(200, "", 10));
     standin.push_reply(Reply::drop_connection());
     let r = run(home.demo(&standin).args(["e"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("(3 attempts)"), "{}", r.stdout);
+    assert_contains(&r.stdout, "(3 attempts)");
 }
 
 /// Start a run, signal it once some batches went through, and read what it reported and saved.
@@ -469,11 +471,9 @@ fn a_signal_while_stdin_is_still_open_ends_the_run() {
     run.signal("-TERM");
     let r = run.finish();
     assert_eq!(r.code, 143, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("interrupted by SIGTERM while reading task ids from stdin; nothing was sent"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "interrupted by SIGTERM while reading task ids from stdin; nothing was sent",
     );
     assert!(standin.requests().is_empty());
     let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
@@ -507,12 +507,9 @@ fn a_signal_during_a_listing_stops_it_at_once() {
         "the listing went on after the signal: {gets} of 20 pages"
     );
     assert!(standin.accepted_ids().is_empty());
-    assert!(
-        r.stderr.contains(
-            "interrupted by SIGINT while listing the shipper's tasks; nothing was retried"
-        ),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "interrupted by SIGINT while listing the shipper's tasks; nothing was retried",
     );
     assert_eq!(r.stdout, "", "no report line claims anything");
 }
@@ -780,10 +777,9 @@ fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
     assert!(lines[1].ends_with("0 ok, 1 failed"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(save).unwrap(), "a\n");
     assert_eq!(sent(&standin), 1, "no correction, so no second attempt");
-    assert!(
-        r.stderr.contains("warning: the server answered RequestTimeExpired with a Date the clock cannot be set to (\"Fri, 31 Dec 9999 23:59:59 GMT\")"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "warning: the server answered RequestTimeExpired with a Date the clock cannot be set to (\"Fri, 31 Dec 9999 23:59:59 GMT\")",
     );
 }
 
@@ -864,18 +860,15 @@ fn a_request_time_refusal_from_a_server_whose_clock_agrees_is_not_retried() {
     let home = Home::new();
     let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("FAILED  400  RequestTimeExpired: Request time has been expired."),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "FAILED  400  RequestTimeExpired: Request time has been expired.",
     );
     assert_eq!(sent(&standin), 1);
     assert!(!r.stderr.contains(" 0 seconds"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("warning: the server answered RequestTimeExpired, yet its Date agrees with the clock the request was signed with"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "warning: the server answered RequestTimeExpired, yet its Date agrees with the clock the request was signed with",
     );
 }
 

@@ -9,5 +9,5 @@ mod tasks;
 
 pub use background::{Background, ended, patiently};
 pub use home::{Home, set_mode};
-pub use run::{Run, demo_run, feed, in_terminal, run, run_to};
+pub use run::{Run, assert_contains, demo_run, feed, in_terminal, run, run_to};
 pub use tasks::{ids, now, recent_failures};

@@ -122,3 +122,9 @@ pub fn in_terminal(home: &Home, standin: &StandIn, args: &[&str]) -> Run {
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     Run::audited(out.status.code().expect("exited"), shown, String::new())
 }
+
+/// `text` contains `part`.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "want {part:?} in:\n{text}");
+}

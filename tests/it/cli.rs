@@ -306,19 +306,10 @@ fn documented_errors_are_reported_per_batch() {
     let standin = StandIn::start();
     let home = Home::new();
     let target = |project: &str, logstore: &str, shipper: &str| {
+        let mut cmd = home.command();
+        cmd.envs(DEMO_ENV).args(["-e", &standin.endpoint()]);
         let r = run(
-            home.command().envs(DEMO_ENV).args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                project,
-                "-l",
-                logstore,
-                "-s",
-                shipper,
-                "--json",
-                "t1",
-            ]),
+            cmd.args(["-p", project, "-l", logstore, "-s", shipper, "--json", "t1"]),
             None,
         );
         assert_eq!(r.code, 1);
@@ -475,18 +466,12 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
         listener.local_addr().unwrap().port()
     }; // closed again: nothing listens there
     let home = Home::new();
+    let mut cmd = home.command();
+    cmd.envs(DEMO_ENV)
+        .arg("-e")
+        .arg(format!("http://127.0.0.1:{port}"));
     let r = run(
-        home.command().envs(DEMO_ENV).args([
-            "-e",
-            &format!("http://127.0.0.1:{port}"),
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            "l",
-            "-s",
-            "s",
-            "a",
-        ]),
+        cmd.args(["-p", DEMO_PROJECT, "-l", "l", "-s", "s", "a"]),
         None,
     );
     assert_eq!(r.code, 1);
@@ -501,18 +486,9 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
 #[test]
 fn exit_2_for_usage_configuration_and_credentials_errors() {
     let standin = StandIn::start();
-    let endpoint = standin.endpoint();
-    let target = [
-        "-e",
-        endpoint.as_str(),
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ];
-    let with_target = |extra: &[&'static str]| [&target[..], extra].concat();
+    let target = standin.demo_target();
+    let with_target = |extra: &[&'static str]| [&strs(&target), extra].concat();
+    let words = |line: &'static str| line.split(' ').collect::<Vec<_>>();
     let cases: Vec<(Env, Vec<&str>, &str)> = vec![
         (
             &DEMO_ENV,
@@ -526,42 +502,22 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
         ),
         (
             &DEMO_ENV,
-            vec![
-                "-e",
-                "https://h.example/path",
-                "-p",
-                "p-1",
-                "-l",
-                "l",
-                "-s",
-                "s",
-                "a",
-            ],
+            words("-e https://h.example/path -p p-1 -l l -s s a"),
             "invalid endpoint 'https://h.example/path': a path",
         ),
         (
             &DEMO_ENV,
-            vec![
-                "-e",
-                "h.example",
-                "-p",
-                "Bad_Name",
-                "-l",
-                "l",
-                "-s",
-                "s",
-                "a",
-            ],
+            words("-e h.example -p Bad_Name -l l -s s a"),
             "invalid project name \"Bad_Name\"",
         ),
         (
             &DEMO_ENV,
-            vec!["-e", "h.example", "-l", "l", "-s", "s", "a"],
+            words("-e h.example -l l -s s a"),
             "no project given; pass -p/--project NAME",
         ),
         (
             &DEMO_ENV,
-            vec!["-p", "p-1", "-l", "l", "-s", "s", "a"],
+            words("-p p-1 -l l -s s a"),
             "no endpoint given; pass -e/--endpoint HOST",
         ),
         (
@@ -676,16 +632,7 @@ fn secrets_never_reach_any_output() {
     );
     for (args, r) in &runs {
         for secret in [SECRET, TOKEN, "wrong-token-do-not-print"] {
-            assert!(
-                !r.stdout.contains(secret),
-                "{args:?} stdout shows a secret:\n{}",
-                r.stdout
-            );
-            assert!(
-                !r.stderr.contains(secret),
-                "{args:?} stderr shows a secret:\n{}",
-                r.stderr
-            );
+            r.assert_hides(secret, &format!("{args:?}"));
         }
     }
     // The token was sent, and signed, on the accepted requests.
@@ -725,15 +672,22 @@ fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     );
 }
 
-/// One run against `standin` with `stdout` as its standard output.
-fn demo_run_to(standin: &StandIn, stdout: Stdio, args: &[&str]) -> Run {
-    run_to(Home::new().demo(standin).args(args), stdout)
+/// One run against `standin` with `stdout` as its standard output, and the PUTs it sent.
+fn run_to_counting_puts(standin: &StandIn, stdout: Stdio, args: &[&str]) -> (Run, usize) {
+    let puts = || {
+        (standin.requests().iter())
+            .filter(|q| q.method == "PUT")
+            .count()
+    };
+    let before = puts();
+    let r = run_to(Home::new().demo(standin).args(args), stdout);
+    (r, puts() - before)
 }
 
-fn puts(standin: &StandIn) -> usize {
-    (standin.requests().iter())
-        .filter(|q| q.method == "PUT")
-        .count()
+/// `--batch-size 1` and ten IDs: ten batches, for runs that stop sending.
+fn ten_batches() -> Vec<String> {
+    let flags = ["--batch-size", "1"].map(String::from);
+    flags.into_iter().chain(ids(10)).collect()
 }
 
 /// A stand-in with three failed tasks a minute old, for `--list` and `--failed`.
@@ -747,11 +701,8 @@ fn three_failed_tasks() -> StandIn {
 #[test]
 fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
     let standin = three_failed_tasks();
-    let ten = ids(10);
-    let stops: Vec<&str> = ["--batch-size", "1"]
-        .into_iter()
-        .chain(strs(&ten))
-        .collect();
+    let ten = ten_batches();
+    let stops = strs(&ten);
     // (arguments, fewest and most PUTs): sending stops at the first line that cannot be
     // written; a batch already taken by the worker by then still goes.
     let cases: [(&[&str], usize, usize); 7] = [
@@ -765,12 +716,8 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
         (&["--failed", "--batch-size", "1"], 1, 2),
     ];
     for (args, fewest, most) in cases {
-        let before = puts(&standin);
-        let full = std::fs::File::options()
-            .write(true)
-            .open("/dev/full")
-            .unwrap();
-        let r = demo_run_to(&standin, full.into(), args);
+        let full = std::fs::File::options().write(true).open("/dev/full");
+        let (r, sent) = run_to_counting_puts(&standin, full.unwrap().into(), args);
         assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
         assert!(
             r.stderr
@@ -778,7 +725,6 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
             "{args:?}: {}",
             r.stderr
         );
-        let sent = puts(&standin) - before;
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
     }
 }
@@ -788,11 +734,8 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
 #[test]
 fn a_closed_stdout_stops_the_run_quietly() {
     let standin = three_failed_tasks();
-    let ten = ids(10);
-    let stops: Vec<&str> = ["--batch-size", "1"]
-        .into_iter()
-        .chain(strs(&ten))
-        .collect();
+    let ten = ten_batches();
+    let stops = strs(&ten);
     let cases: [(&[&str], i32, usize, usize); 4] = [
         (&["--list"], 0, 0, 0),
         (&["--dry-run", "a", "b"], 0, 0, 0),
@@ -800,12 +743,10 @@ fn a_closed_stdout_stops_the_run_quietly() {
         (&stops, 1, 1, 2),
     ];
     for (args, code, fewest, most) in cases {
-        let before = puts(&standin);
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let r = demo_run_to(&standin, writer.into(), args);
+        let (r, sent) = run_to_counting_puts(&standin, writer.into(), args);
         assert_eq!((r.code, r.stderr.as_str()), (code, ""), "{args:?}");
-        let sent = puts(&standin) - before;
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
     }
 }
@@ -828,22 +769,17 @@ fn names_that_can_be_sent_reach_the_server() {
             .shipper(shipper)
             .build();
         let home = Home::new();
-        let endpoint = standin.endpoint();
-        let r = run(
-            home.command().envs(DEMO_ENV).args([
-                "-e",
-                &endpoint,
-                "--project",
-                project,
-                "--logstore",
-                logstore,
-                "--shipper",
-                shipper,
-                "id1",
-                "id2",
-            ]),
-            None,
-        );
+        let mut cmd = home.command();
+        cmd.envs(DEMO_ENV).args(["-e", &standin.endpoint()]);
+        cmd.args([
+            "--project",
+            project,
+            "--logstore",
+            logstore,
+            "--shipper",
+            shipper,
+        ]);
+        let r = run(cmd.args(["id1", "id2"]), None);
         assert_eq!(r.code, 0, "{project} {logstore} {shipper}: {}", r.stderr);
         assert_eq!(standin.accepted_ids(), ["id1", "id2"]);
         let sent = standin.requests();

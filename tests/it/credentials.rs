@@ -4,9 +4,11 @@
 
 use std::process::Stdio;
 
-use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+use standin::StandIn;
 
-use crate::harness::{Background, Home, Run, assert_contains, ended, patiently, run, set_mode};
+use crate::harness::{
+    Background, Home, Run, assert_contains, ended, patiently, run, set_mode, target_toml,
+};
 
 const SECRET: &str = "secret-value-never-printed";
 const TOKEN: &str = "sts-token-never-printed";
@@ -19,11 +21,11 @@ fn standin() -> StandIn {
         .build()
 }
 
-/// A profile file with the stand-in as endpoint and the demo target.
-fn target_toml(standin: &StandIn) -> String {
+/// Profile `name` with the static account's keys and the demo target of `standin`.
+fn static_profile(name: &str, standin: &StandIn) -> String {
     format!(
-        "endpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
-        standin.endpoint()
+        "[{name}]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
+        target_toml(standin)
     )
 }
 
@@ -46,10 +48,7 @@ fn assert_signed_by(standin: &StandIn, key_id: &str, token: Option<&str>) {
 fn a_cron_line_with_only_a_profile_name() {
     let standin = standin();
     let home = Home::new();
-    home.profile_file(&format!(
-        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
-        target_toml(&standin)
-    ));
+    home.profile_file(&static_profile("prod", &standin));
     let r = run(
         home.command().args(["--profile", "prod", "-v", "t1", "t2"]),
         None,
@@ -88,10 +87,7 @@ fn a_cron_line_with_only_a_profile_name() {
 fn the_default_profile_and_the_environment_in_their_order() {
     let standin = standin();
     let home = Home::new();
-    home.profile_file(&format!(
-        "[default]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
-        target_toml(&standin)
-    ));
+    home.profile_file(&static_profile("default", &standin));
     // The environment beats the default profile ...
     let r = run(
         home.command()
@@ -349,21 +345,18 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
         "[default]\naccess_key_id = \"k\"\naccess_key_secret = \"{SECRET}\"\n"
     ));
     set_mode(&file, 0o644);
-    let r = run(
-        home.command().args([
-            "-e",
-            "http://sls.example.com",
-            "-p",
-            "p-1",
-            "-l",
-            "l",
-            "-s",
-            "s",
-            "--dry-run",
-            "id",
-        ]),
-        None,
-    );
+    let mut cmd = home.command();
+    cmd.args([
+        "-e",
+        "http://sls.example.com",
+        "-p",
+        "p-1",
+        "-l",
+        "l",
+        "-s",
+        "s",
+    ]);
+    let r = run(cmd.args(["--dry-run", "id"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_contains(
         &r.stderr,
@@ -402,10 +395,8 @@ fn profile_numbers_out_of_bounds_or_of_the_wrong_type_are_exit_2() {
         ("batch_size", "99999999999999999999"),
         ("batch_size", "1979-05-27"),
     ] {
-        let file = home.profile_file(&format!(
-            "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}{key} = {value}\n",
-            target_toml(&standin)
-        ));
+        let profile = static_profile("prod", &standin);
+        let file = home.profile_file(&format!("{profile}{key} = {value}\n"));
         let r = run(home.command().args(["--profile", "prod", "a"]), None);
         let what = format!("{key} = {value}");
         r.assert_usage_error(&format!("invalid profile file {}", file.display()));
@@ -422,9 +413,8 @@ fn profile_numbers_are_the_flags_defaults() {
     let standin = standin();
     let home = Home::new();
     let file = home.profile_file(&format!(
-        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}\
-         timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
-        target_toml(&standin)
+        "{}timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
+        static_profile("prod", &standin)
     ));
     let ids: Vec<String> = (1..=7).map(|i| format!("t-{i}")).collect();
     let r = run(

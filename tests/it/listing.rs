@@ -4,12 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use standin::{
-    DEMO_ENV, DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply,
-    StandIn, Task,
-};
+use standin::{DEMO_ENV, DEMO_KEY_ID, DEMO_KEY_SECRET, Reply, StandIn, Task};
 
-use crate::harness::{Home, assert_contains, demo_run, now, recent_failures, run};
+use crate::harness::{Home, assert_contains, demo_run, now, recent_failures, run, target_toml};
 
 fn failed_between(tasks: &[Task], from: i64, to: i64) -> BTreeSet<String> {
     tasks
@@ -376,8 +373,8 @@ fn a_cron_line_with_a_profile_just_works() {
     let standin = StandIn::builder().generated_tasks(400, 13).build();
     let home = Home::new();
     home.profile_file(&format!(
-        "[prod]\naccess_key_id = \"{DEMO_KEY_ID}\"\naccess_key_secret = \"{DEMO_KEY_SECRET}\"\nendpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
-        standin.endpoint()
+        "[prod]\naccess_key_id = \"{DEMO_KEY_ID}\"\naccess_key_secret = \"{DEMO_KEY_SECRET}\"\n{}",
+        target_toml(&standin)
     ));
     let r = run(
         home.command()

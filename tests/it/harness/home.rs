@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use standin::{DEMO_ENV, StandIn};
+use standin::{DEMO_ENV, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
 
 pub struct Home {
     dir: tempfile::TempDir,
@@ -70,3 +70,11 @@ pub fn set_mode(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 pub fn set_mode(_: &Path, _: u32) {}
+
+/// The demo target of `standin` as profile keys: `endpoint`, `project`, `logstore`, `shipper`.
+pub fn target_toml(standin: &StandIn) -> String {
+    format!(
+        "endpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
+        standin.endpoint()
+    )
+}

@@ -8,6 +8,6 @@ mod run;
 mod tasks;
 
 pub use background::{Background, ended, patiently};
-pub use home::{Home, set_mode};
+pub use home::{Home, set_mode, target_toml};
 pub use run::{Run, assert_contains, demo_run, feed, in_terminal, run, run_to};
 pub use tasks::{ids, now, recent_failures};

@@ -6,19 +6,12 @@
 use std::time::SystemTime;
 
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 /// The Authorization scheme, with the space that ends it.
 pub(super) const SCHEME: &str = "SLS4-HMAC-SHA256 ";
 const SERVICE: &str = "sls";
 const TERMINATOR: &str = "aliyun_v4_request";
-/// RFC 3986 unreserved characters stay; everything else in a query value is escaped.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// What `SLS4-HMAC-SHA256 Credential={key id}/{date}/{region}/sls/aliyun_v4_request,Signature={hex}` names.
 pub struct Credential<'a> {
@@ -55,6 +48,18 @@ pub fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
     })
 }
 
+/// A query value as it is signed: RFC 3986's unreserved characters stay, every other byte is
+/// `%XX` in upper-case hex.
+fn escape(value: &str) -> String {
+    let escaped = |byte: u8| match byte {
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+            (byte as char).into()
+        }
+        _ => format!("%{byte:02X}"),
+    };
+    value.bytes().map(escaped).collect()
+}
+
 /// `content-type`, `host`, and every `x-log-*` / `x-acs-*` header but `x-log-meta-*` (SPEC 1.5).
 fn is_signed(name: &str) -> bool {
     let extension = name.starts_with("x-log-") || name.starts_with("x-acs-");
@@ -74,7 +79,7 @@ pub fn canonical_request(
     let pairs: Vec<String> = (pairs.iter())
         .map(|(key, value)| match value.as_str() {
             "" => key.clone(),
-            value => format!("{key}={}", utf8_percent_encode(value, QUERY_VALUE)),
+            value => format!("{key}={}", escape(value)),
         })
         .collect();
     let mut signed: Vec<(String, &str)> = (headers.iter())

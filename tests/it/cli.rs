@@ -7,7 +7,8 @@ use serde_json::Value;
 use standin::{DEMO_ENV, DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
 use crate::harness::{
-    Home, Run, assert_contains, demo_run, ids, in_terminal, recent_failures, run, run_to,
+    Home, Run, assert_contains, assert_ends_with, assert_starts_with, demo_run, ids, in_terminal,
+    recent_failures, run, run_to,
 };
 
 /// Environment variables for a run.
@@ -51,16 +52,8 @@ fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
 
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", r.stdout);
-    assert!(
-        lines[0].starts_with("batch 1/3  10 ids  ok      200  request "),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[2].starts_with("batch 3/3   5 ids  ok      200  request "),
-        "{}",
-        lines[2]
-    );
+    assert_starts_with(lines[0], "batch 1/3  10 ids  ok      200  request ");
+    assert_starts_with(lines[2], "batch 3/3   5 ids  ok      200  request ");
     assert_eq!(
         lines[3],
         "retried 25 of 25 task ids in 3 batches: 3 ok, 0 failed"
@@ -113,7 +106,7 @@ fn batch_size_flag() {
         let standin = StandIn::start();
         let r = demo_run(&standin, &["--batch-size", bad, "a"], None);
         assert_eq!(r.code, 2, "--batch-size {bad}");
-        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+        assert_starts_with(&r.stderr, "sls-retry: error: ");
         assert_contains(&r.stderr, "--batch-size");
         assert!(standin.requests().is_empty());
     }
@@ -218,11 +211,7 @@ fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
 #[test]
 fn json_report_lines_all_parse_with_the_spec_fields() {
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "internal server error",
-    ));
+    standin.push_reply(Reply::internal_error());
     // --retries 0: this test is about reporting a failure, not recovering from it.
     let r = demo_run(
         &standin,
@@ -295,7 +284,7 @@ fn quiet_prints_nothing_and_the_exit_status_still_tells() {
     assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
 
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
+    standin.push_reply(Reply::internal_error());
     let r = demo_run(&standin, &["-q", "--retries", "0", "a"], None);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""));
 }
@@ -346,16 +335,8 @@ fn documented_errors_are_reported_per_batch() {
     );
 
     // The stand-in enforces the 10-id limit (our client never breaks it, so script the answer).
-    standin.push_reply(Reply::error(
-        400,
-        "ParameterInvalid",
-        "Each time allows 10 task retries only.",
-    ));
-    standin.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "Internal server error.",
-    ));
+    standin.push_reply(Reply::too_many_ids());
+    standin.push_reply(Reply::internal_error());
     let r = demo_run(
         &standin,
         &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
@@ -411,7 +392,7 @@ fn a_server_clock_far_off_is_corrected_with_one_warning() {
     assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
     // The first request learns the offset; the others are signed with it from the start.
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(lines[0].ends_with("(2 attempts)"), "{}", lines[0]);
+    assert_ends_with(lines[0], "(2 attempts)");
     assert!(!lines[1].contains("attempts"), "{}", lines[1]);
     assert_eq!(
         r.stderr.matches("warning: the local clock is").count(),
@@ -420,11 +401,7 @@ fn a_server_clock_far_off_is_corrected_with_one_warning() {
         r.stderr
     );
     assert_contains(&r.stderr, "seconds behind the server's");
-    let expired = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
-        .count();
+    let expired = standin.refusals("RequestTimeExpired");
     assert_eq!(expired, 1);
 }
 
@@ -475,11 +452,9 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout
-            .starts_with("batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:"),
-        "{}",
-        r.stdout
+    assert_starts_with(
+        &r.stdout,
+        "batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:",
     );
 }
 
@@ -552,13 +527,12 @@ fn dry_run_shows_the_plan_and_sends_nothing() {
     let r = demo_run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(standin.requests().is_empty(), "dry run sent something");
-    assert!(
-        r.stdout.starts_with(&format!(
+    assert_starts_with(
+        &r.stdout,
+        &format!(
             "dry run: 12 task ids in 2 batches to {}; nothing is sent\n",
             standin.endpoint()
-        )),
-        "{}",
-        r.stdout
+        ),
     );
     assert_contains(&r.stdout, "\nbatch 2/2  2 ids: task-011 task-012\nPUT ");
     assert!(r.stdout.contains(&format!(
@@ -866,11 +840,7 @@ fn usage_errors_are_one_line_and_name_what_is_wrong() {
     for (args, message) in cases {
         let r = demo_run(&standin, args, None);
         r.assert_usage_error(message);
-        assert!(
-            r.stderr.ends_with("(see sls-retry --help)\n"),
-            "{}",
-            r.stderr
-        );
+        assert_ends_with(&r.stderr, "(see sls-retry --help)\n");
         assert_eq!(r.stdout, "", "{args:?}");
     }
     assert!(standin.requests().is_empty(), "nothing was sent");

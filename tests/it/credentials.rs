@@ -7,7 +7,8 @@ use std::process::Stdio;
 use standin::StandIn;
 
 use crate::harness::{
-    Background, Home, Run, assert_contains, ended, patiently, run, set_mode, target_toml,
+    Background, Home, Run, assert_contains, assert_ends_with, assert_starts_with, ended, patiently,
+    run, set_mode, target_toml,
 };
 
 const SECRET: &str = "secret-value-never-printed";
@@ -497,11 +498,9 @@ fn credentials_command_errors_name_the_profile_and_key_never_the_command() {
     home.profile_file("[default]\ncredentials_command = \"/nonexistent/helper\"\n");
     let r = run(home.command().args(target), None);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .ends_with("key credentials_command: the command failed (exit status: 127)\n"),
-        "{}",
-        r.stderr
+    assert_ends_with(
+        &r.stderr,
+        "key credentials_command: the command failed (exit status: 127)\n",
     );
 }
 
@@ -568,7 +567,7 @@ fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
     }
     let r = run.finish();
     assert_eq!(r.code, 143, "{}", r.stderr);
-    assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
+    assert_starts_with(&r.stderr, "sls-retry: error: ");
     assert_contains(
         &r.stderr,
         "key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent",

@@ -333,11 +333,7 @@ fn a_listing_that_fails_says_why_and_retries_nothing() {
         "{\"count\": 500, \"total\": 4000, \"tasks\": []}"
             .replace("[]", "[{\"id\": \"x\", \"taskStatus\": \"fail\"}]"),
     ));
-    standin.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "Internal server error.",
-    ));
+    standin.push_reply(Reply::internal_error());
     let r = demo_run(&standin, &["--failed", "--retries", "0"], None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_contains(&r.stderr, "HTTP 500 InternalServerError");

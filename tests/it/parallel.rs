@@ -177,11 +177,7 @@ fn every_worker_refused_for_a_skewed_clock_is_corrected_and_retried() {
     let mut accepted = standin.accepted_ids();
     accepted.sort();
     assert_eq!(accepted, all, "each accepted once");
-    let refused = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
-        .count();
+    let refused = standin.refusals("RequestTimeExpired");
     assert_eq!(refused, 4, "one per worker, before the first correction");
     assert_eq!(
         r.stderr.matches("warning: the local clock is").count(),

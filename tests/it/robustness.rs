@@ -9,8 +9,8 @@ use std::time::Duration;
 use standin::{DEMO_ENV, DEMO_KEY_ID, Reply, StandIn};
 
 use crate::harness::{
-    Background, Home, Run, assert_contains, feed, ids, patiently, recent_failures, run, run_to,
-    set_mode,
+    Background, Home, Run, assert_contains, assert_starts_with, feed, ids, patiently,
+    recent_failures, run, run_to, set_mode,
 };
 
 /// How many times each ID was accepted.
@@ -94,12 +94,9 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
     );
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with(
-            "batch 1/5  10 ids  FAILED  400  ShipperNotExist: Shipper does not exist."
-        ),
-        "{}",
-        lines[0]
+    assert_starts_with(
+        lines[0],
+        "batch 1/5  10 ids  FAILED  400  ShipperNotExist: Shipper does not exist.",
     );
     for (i, line) in lines[1..5].iter().enumerate() {
         assert!(
@@ -158,11 +155,7 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&save).unwrap(), "");
 
-    standin.push_reply(Reply::error(
-        400,
-        "ParameterInvalid",
-        "Each time allows 10 task retries only.",
-    ));
+    standin.push_reply(Reply::too_many_ids());
     let r = run(
         home.demo(&standin).args([
             "--batch-size",
@@ -224,12 +217,7 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_contains(&r.stderr, "-> 429 in ");
     assert_contains(&r.stderr, "; retrying in 1000 ms");
-    assert!(
-        r.stdout
-            .starts_with("batch 1/1   1 ids  ok      200  request "),
-        "{}",
-        r.stdout
-    );
+    assert_starts_with(&r.stdout, "batch 1/1   1 ids  ok      200  request ");
     assert!(
         r.stdout.lines().next().unwrap().ends_with("(2 attempts)"),
         "{}",
@@ -283,15 +271,10 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
     );
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with("batch 1/4   1 ids  FAILED  -    "),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].starts_with("batch 2/4   1 ids  FAILED  -    connection to http://127.0.0.1:"),
-        "{}",
-        lines[1]
+    assert_starts_with(lines[0], "batch 1/4   1 ids  FAILED  -    ");
+    assert_starts_with(
+        lines[1],
+        "batch 2/4   1 ids  FAILED  -    connection to http://127.0.0.1:",
     );
     assert_eq!(
         lines[2],
@@ -745,9 +728,14 @@ fn sent(standin: &StandIn) -> usize {
     standin.requests().len()
 }
 
+/// A 400 RequestTimeExpired answer, with the server clock's Date.
+fn expired() -> Reply {
+    Reply::error(400, "RequestTimeExpired", "Request time has been expired.")
+}
+
 /// A 400 RequestTimeExpired answer carrying `date` as its Date (`None`: no Date at all).
 fn expired_with_date(date: Option<&str>) -> Reply {
-    let reply = Reply::error(400, "RequestTimeExpired", "Request time has been expired.");
+    let reply = expired();
     match date {
         Some(date) => reply.with_header("Date", date),
         None => reply.without_date(),
@@ -831,19 +819,13 @@ fn request_time_too_skewed_is_corrected_like_request_time_expired() {
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b"]);
-    let skewed = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeTooSkewed"))
-        .count();
+    let skewed = standin.refusals("RequestTimeTooSkewed");
     assert_eq!(skewed, 1, "the first answer corrects the clock for the run");
+    let ahead = |secs| format!("warning: the local clock is {secs} seconds ahead of the server's");
     assert!(
-        r.stderr
-            .contains("warning: the local clock is 7200 seconds ahead of the server's")
-            || r.stderr
-                .contains("warning: the local clock is 7199 seconds ahead of the server's")
-            || r.stderr
-                .contains("warning: the local clock is 7201 seconds ahead of the server's"),
+        [7200, 7199, 7201]
+            .iter()
+            .any(|&secs| r.stderr.contains(&ahead(secs))),
         "{}",
         r.stderr
     );
@@ -852,11 +834,7 @@ fn request_time_too_skewed_is_corrected_like_request_time_expired() {
 #[test]
 fn a_request_time_refusal_from_a_server_whose_clock_agrees_is_not_retried() {
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(
-        400,
-        "RequestTimeExpired",
-        "Request time has been expired.",
-    ));
+    standin.push_reply(expired());
     let home = Home::new();
     let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -928,11 +906,7 @@ fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
     let home = Home::new();
     let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(
-        r.stdout.starts_with("batch 1/1   1 ids  ok      200"),
-        "{}",
-        r.stdout
-    );
+    assert_starts_with(&r.stdout, "batch 1/1   1 ids  ok      200");
     assert_eq!(sent(&standin), 1, "a 17 MiB body: sent again");
 }
 

@@ -9,5 +9,8 @@ mod tasks;
 
 pub use background::{Background, ended, patiently};
 pub use home::{Home, set_mode, target_toml};
-pub use run::{Run, assert_contains, demo_run, feed, in_terminal, run, run_to};
+pub use run::{
+    Run, assert_contains, assert_ends_with, assert_starts_with, demo_run, feed, in_terminal, run,
+    run_to,
+};
 pub use tasks::{ids, now, recent_failures};

@@ -123,8 +123,23 @@ pub fn in_terminal(home: &Home, standin: &StandIn, args: &[&str]) -> Run {
     Run::audited(out.status.code().expect("exited"), shown, String::new())
 }
 
-/// `text` contains `part`.
+/// `text` contains `part`; a failure shows both.
 #[track_caller]
 pub fn assert_contains(text: &str, part: &str) {
     assert!(text.contains(part), "want {part:?} in:\n{text}");
+}
+
+/// `text` starts with `prefix`; a failure shows both.
+#[track_caller]
+pub fn assert_starts_with(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "want {prefix:?} first in:\n{text}"
+    );
+}
+
+/// `text` ends with `suffix`; a failure shows both.
+#[track_caller]
+pub fn assert_ends_with(text: &str, suffix: &str) {
+    assert!(text.ends_with(suffix), "want {suffix:?} last in:\n{text}");
 }

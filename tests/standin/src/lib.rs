@@ -112,6 +112,17 @@ impl Reply {
         }
     }
 
+    /// SLS's answer to more than 10 task ids in one call: 400 ParameterInvalid.
+    pub fn too_many_ids() -> Reply {
+        let message = "Each time allows 10 task retries only.";
+        Reply::error(400, "ParameterInvalid", message)
+    }
+
+    /// An error inside SLS: 500 InternalServerError.
+    pub fn internal_error() -> Reply {
+        Reply::error(500, "InternalServerError", "Internal server error.")
+    }
+
     /// A JSON document with an `x-log-requestid`, e.g. a hand-made GetShipperStatus page.
     pub fn json(status: u16, body: &serde_json::Value) -> Reply {
         Reply {
@@ -521,6 +532,13 @@ impl StandIn {
     /// SLS requests being handled now, counted as `peak_concurrency` counts them.
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(SeqCst)
+    }
+
+    /// How many requests were answered with the SLS error `code`.
+    pub fn refusals(&self, code: &str) -> usize {
+        let log = self.shared.log();
+        let refused = |r: &&Recorded| r.error_code.as_deref() == Some(code);
+        log.requests.iter().filter(refused).count()
     }
 
     /// How many RetryShipperTask requests carried the task id `id`, whatever their outcome.

@@ -460,8 +460,7 @@ fn task_ids(body: &[u8]) -> Result<Vec<String>, Reply> {
         return fail(400, "PostBodyInvalid", message);
     };
     if ids.len() > MAX_IDS {
-        let message = "Each time allows 10 task retries only.";
-        return fail(400, "ParameterInvalid", message);
+        return Err(Reply::too_many_ids());
     }
     Ok(ids)
 }

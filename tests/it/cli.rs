@@ -27,6 +27,9 @@ fn run_with_env(standin: &StandIn, env: Env, args: &[&str], stdin: Option<&str>)
     )
 }
 
+/// Three one-ID batches, none sent again: one scripted reply each.
+const THREE_BATCHES_SENT_ONCE: &[&str] = &["--retries", "0", "--batch-size", "1", "a", "b", "c"];
+
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -337,11 +340,7 @@ fn documented_errors_are_reported_per_batch() {
     // The stand-in enforces the 10-id limit (our client never breaks it, so script the answer).
     standin.push_reply(Reply::too_many_ids());
     standin.push_reply(Reply::internal_error());
-    let r = demo_run(
-        &standin,
-        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
-        None,
-    );
+    let r = demo_run(&standin, THREE_BATCHES_SENT_ONCE, None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_contains(
@@ -414,11 +413,7 @@ fn proxy_answers_without_json_are_reported_sanitized() {
         "<html><body><h1>502 Bad Gateway</h1>\u{1b}[31m</body></html>",
     ));
     standin.push_reply(Reply::raw(503, "", ""));
-    let r = demo_run(
-        &standin,
-        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
-        None,
-    );
+    let r = demo_run(&standin, THREE_BATCHES_SENT_ONCE, None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(

@@ -22,6 +22,13 @@ fn standin() -> StandIn {
         .build()
 }
 
+/// The STS account's credentials as a credentials command prints them.
+fn sts_json() -> String {
+    format!(
+        r#"{{"mode": "StsToken", "access_key_id": "STS.id", "access_key_secret": "{SECRET}", "sts_token": "{TOKEN}"}}"#
+    )
+}
+
 /// Profile `name` with the static account's keys and the demo target of `standin`.
 fn static_profile(name: &str, standin: &StandIn) -> String {
     format!(
@@ -117,10 +124,7 @@ fn the_default_profile_and_the_environment_in_their_order() {
 fn the_aliyun_cli_config_in_each_mode() {
     let standin = standin();
     let home = Home::new();
-    let external = home.script(
-        "print-creds",
-        &format!("echo '{{\"mode\": \"StsToken\", \"access_key_id\": \"STS.id\", \"access_key_secret\": \"{SECRET}\", \"sts_token\": \"{TOKEN}\"}}'"),
-    );
+    let external = home.script("print-creds", &format!("echo '{}'", sts_json()));
     home.aliyun_config(&format!(
         r#"{{"current": "ak", "profiles": [
             {{"name": "ak", "mode": "AK", "access_key_id": "static-id", "access_key_secret": "{SECRET}", "region_id": "cn-hangzhou"}},
@@ -194,7 +198,7 @@ fn credentials_command_keeps_the_secret_off_disk() {
     let home = Home::new();
     let script = home.script(
         "creds.sh",
-        &format!("cat >/dev/null; printf '{{\"mode\":\"StsToken\",\"access_key_id\":\"STS.id\",\"access_key_secret\":\"{SECRET}\",\"sts_token\":\"{TOKEN}\"}}'"),
+        &format!("cat >/dev/null; printf '{}'", sts_json()),
     );
     home.profile_file(&format!(
         "[default]\ncredentials_command = \"{}\"\n{}",

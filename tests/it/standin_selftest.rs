@@ -45,6 +45,19 @@ fn exchange(stream: &mut TcpStream, request: &[u8]) -> Answer {
     read_answer(stream).expect("an answer, not a closed connection")
 }
 
+/// A request on a new connection, and the status and error code it was answered with.
+fn refusal(standin: &StandIn, request: &[u8]) -> (u16, String) {
+    let answer = exchange(&mut connect(standin), request);
+    (answer.status, answer.error().0)
+}
+
+/// The request is refused with `(status, code)` and nothing is accepted.
+fn assert_refused(standin: &StandIn, request: &[u8], expected: (u16, &str)) {
+    let (status, code) = refusal(standin, request);
+    assert_eq!((status, code.as_str()), expected);
+    assert!(standin.accepted().is_empty());
+}
+
 /// One answer off the stream; `None` when the connection closes (or is reset) before a status line.
 fn read_answer(stream: &TcpStream) -> Option<Answer> {
     // The stand-in sends nothing past this answer until the next request, so nothing is lost in the buffer.
@@ -273,12 +286,7 @@ fn one_changed_signature_byte_is_signature_not_match() {
     let tampered = authorization.replacen(":gp7R", ":hp7R", 1);
     assert_ne!(tampered, authorization);
     let (standin, request) = vector_case(&vector, Some(&tampered));
-    let answer = exchange(&mut connect(&standin), &request);
-    assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (401, "SignatureNotMatch")
-    );
-    assert!(standin.accepted().is_empty());
+    assert_refused(&standin, &request, (401, "SignatureNotMatch"));
 }
 
 #[test]
@@ -312,12 +320,7 @@ fn request_time_code_names_the_refusal() {
         .request_time_code("RequestTimeTooSkewed")
         .build();
     let request = retry_request(&standin, &["t1"], SystemTime::now());
-    let answer = exchange(&mut connect(&standin), &request);
-    assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (400, "RequestTimeTooSkewed")
-    );
-    assert!(standin.accepted().is_empty());
+    assert_refused(&standin, &request, (400, "RequestTimeTooSkewed"));
 }
 
 #[test]
@@ -649,8 +652,8 @@ fn listing_refuses_bad_parameters_and_unknown_targets() {
         ),
     ] {
         let standin = world.build();
-        let answer = exchange(&mut connect(&standin), &list_request(&standin, &query));
-        assert_eq!((answer.status, answer.error().0.as_str()), expected);
+        let (status, code) = refusal(&standin, &list_request(&standin, &query));
+        assert_eq!((status, code.as_str()), expected);
     }
 }
 
@@ -1018,10 +1021,9 @@ fn ecs_metadata_credentials_sign_sls_requests() {
 
     let without_token =
         retry_request_as(&standin, (key_id, secret, None), &["t2"], SystemTime::now());
-    let answer = exchange(&mut connect(&standin), &without_token);
     assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (401, "Unauthorized")
+        refusal(&standin, &without_token),
+        (401, "Unauthorized".into())
     );
 }
 

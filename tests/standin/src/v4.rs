@@ -82,18 +82,22 @@ pub fn canonical_request(
             value => format!("{key}={}", escape(value)),
         })
         .collect();
-    let mut signed: Vec<(String, &str)> = (headers.iter())
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
-        .filter(|(name, _)| is_signed(name))
-        .collect();
+    // Sorted by name only: a repeated header keeps the order it was received in.
+    let mut signed = Vec::new();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if is_signed(&name) {
+            signed.push((name, value.trim()));
+        }
+    }
     signed.sort_by(|a, b| a.0.cmp(&b.0));
-    let lines: String = signed.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let names: Vec<&str> = signed.iter().map(|(name, _)| name.as_str()).collect();
-    format!(
-        "{method}\n{path}\n{}\n{lines}\n{}\n{content_sha256}",
-        pairs.join("&"),
-        names.join(";")
-    )
+    let (mut lines, mut names) = (String::new(), Vec::new());
+    for (name, value) in &signed {
+        lines.push_str(&format!("{name}:{value}\n"));
+        names.push(name.as_str());
+    }
+    let (query, names) = (pairs.join("&"), names.join(";"));
+    format!("{method}\n{path}\n{query}\n{lines}\n{names}\n{content_sha256}")
 }
 
 /// `time` is `x-log-date`; `date` and `region` are the credential scope's.
@@ -105,10 +109,9 @@ pub fn string_to_sign(time: &str, date: &str, region: &str, canonical: &str) -> 
 
 /// Lower-hex HMAC-SHA256 under the key derived from the secret and the scope.
 pub fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
-    let mut key = format!("aliyun_v4{secret}").into_bytes();
-    for part in [date, region, SERVICE, TERMINATOR] {
-        key = hmac(&key, part);
-    }
+    let scope = [date, region, SERVICE, TERMINATOR];
+    let secret = format!("aliyun_v4{secret}").into_bytes();
+    let key = scope.iter().fold(secret, |key, part| hmac(&key, part));
     hex(&hmac(&key, string_to_sign))
 }
 

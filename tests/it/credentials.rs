@@ -2,6 +2,7 @@
 //! binary, a temporary HOME, a cleared environment, and the stand-in checking the signature, the
 //! STS token and (for v4) the region it was signed for.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use standin::StandIn;
@@ -37,6 +38,21 @@ fn static_profile(name: &str, standin: &StandIn) -> String {
     )
 }
 
+/// The stand-in, and a home whose profile file holds `static_profile(name)`.
+fn with_static_profile(name: &str) -> (StandIn, Home) {
+    let (standin, home) = (standin(), Home::new());
+    home.profile_file(&static_profile(name, &standin));
+    (standin, home)
+}
+
+/// `-v` said that each of `settings` came from profile `profile` of `file`.
+fn assert_from_profile(r: &Run, settings: &[&str], profile: &str, file: &Path) {
+    let from = format!("from profile \"{profile}\" ({})", file.display());
+    for setting in settings {
+        assert_contains(&r.stderr, &format!("sls-retry: {setting} {from}"));
+    }
+}
+
 /// The last request the stand-in accepted carried this key id and (or no) token.
 fn assert_signed_by(standin: &StandIn, key_id: &str, token: Option<&str>) {
     let req = standin
@@ -54,9 +70,7 @@ fn assert_signed_by(standin: &StandIn, key_id: &str, token: Option<&str>) {
 
 #[test]
 fn a_cron_line_with_only_a_profile_name() {
-    let standin = standin();
-    let home = Home::new();
-    home.profile_file(&static_profile("prod", &standin));
+    let (standin, home) = with_static_profile("prod");
     let r = run(
         home.command().args(["--profile", "prod", "-v", "t1", "t2"]),
         None,
@@ -65,14 +79,8 @@ fn a_cron_line_with_only_a_profile_name() {
     assert_eq!(standin.accepted_ids(), ["t1", "t2"]);
     assert_signed_by(&standin, "static-id", None);
     let config = home.path().join(".config/sls-retry/config.toml");
-    let from = format!("from profile \"prod\" ({})", config.display());
-    for setting in ["project", "logstore", "shipper", "endpoint"] {
-        assert!(
-            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
-            "{setting}: {}",
-            r.stderr
-        );
-    }
+    let target = ["project", "logstore", "shipper", "endpoint"];
+    assert_from_profile(&r, &target, "prod", &config);
     assert_contains(
         &r.stderr,
         &format!(
@@ -93,9 +101,7 @@ fn a_cron_line_with_only_a_profile_name() {
 
 #[test]
 fn the_default_profile_and_the_environment_in_their_order() {
-    let standin = standin();
-    let home = Home::new();
-    home.profile_file(&static_profile("default", &standin));
+    let (standin, home) = with_static_profile("default");
     // The environment beats the default profile ...
     let r = run(
         home.command()
@@ -228,17 +234,16 @@ fn signature_v4_end_to_end() {
         ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET),
     ];
     let home = Home::new();
-    let r = run(
-        home.command().envs(env).args(standin.demo_target()).args([
-            "--signature-version",
-            "4",
-            "--region",
-            "cn-hangzhou",
-            "-v",
-            "a",
-        ]),
-        None,
-    );
+    let signed_for = |region: &str, args: &[&str]| {
+        let mut cmd = home.command();
+        cmd.envs(env).args(standin.demo_target());
+        run(
+            cmd.args(["--signature-version", "4", "--region", region])
+                .args(args),
+            None,
+        )
+    };
+    let r = signed_for("cn-hangzhou", &["-v", "a"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let req = standin.requests().pop().unwrap();
     assert_eq!((req.status, req.signature_version), (200, 4));
@@ -251,16 +256,7 @@ fn signature_v4_end_to_end() {
     assert_contains(&r.stderr, "signature v4 (cn-hangzhou)");
 
     // Signed for the wrong region: the stand-in refuses, so the test above can fail.
-    let r = run(
-        home.command().envs(env).args(standin.demo_target()).args([
-            "--signature-version",
-            "4",
-            "--region",
-            "cn-beijing",
-            "a",
-        ]),
-        None,
-    );
+    let r = signed_for("cn-beijing", &["a"]);
     assert_eq!(r.code, 1);
     assert_contains(&r.stdout, "FAILED  401");
 
@@ -431,14 +427,8 @@ fn profile_numbers_are_the_flags_defaults() {
     let mut sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, [1, 3, 3], "batch_size from the profile");
-    let from = format!("from profile \"prod\" ({})", file.display());
-    for setting in ["timeout", "retries", "jobs", "batch size"] {
-        assert!(
-            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
-            "{setting}: {}",
-            r.stderr
-        );
-    }
+    let numbers = ["timeout", "retries", "jobs", "batch size"];
+    assert_from_profile(&r, &numbers, "prod", &file);
 
     // A flag wins over the profile.
     let r = run(

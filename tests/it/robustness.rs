@@ -2,7 +2,7 @@
 //! typos: every run ends with every task ID in a known, reported state.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,6 +12,26 @@ use crate::harness::{
     Background, Home, Run, assert_contains, assert_starts_with, feed, ids, patiently,
     recent_failures, run, run_to, set_mode,
 };
+
+/// A run against `standin` whose IDs come on stdin and whose `--save-failed` is `save`, with
+/// the shipper misspelt so that no ID is accepted.
+fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], stdin: &str) -> Run {
+    run(
+        home.command()
+            .envs(DEMO_ENV)
+            .args(standin.target_with_shipper("typo-shipper"))
+            .args(["--save-failed".as_ref(), save.as_os_str()])
+            .args(extra),
+        Some(stdin),
+    )
+}
+
+/// The demo stand-in, a home, and `left.txt` in it for `--save-failed` (not there yet).
+fn save_failed_setup() -> (StandIn, Home, PathBuf) {
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    (StandIn::start(), home, save)
+}
 
 /// How many times each ID was accepted.
 fn acceptances(standin: &StandIn) -> BTreeMap<String, usize> {
@@ -80,18 +100,9 @@ fn hundreds_of_ids_through_a_mix_of_faults_are_all_accepted_exactly_once() {
 
 #[test]
 fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
-    let standin = StandIn::start();
-    let home = Home::new();
-    let save = home.path().join("left.txt");
-    let save_arg = save.to_str().unwrap();
+    let (standin, home, save) = save_failed_setup();
     let all = ids(45);
-    let r = run(
-        home.command()
-            .envs(DEMO_ENV)
-            .args(standin.target_with_shipper("typo-shipper"))
-            .args(["--save-failed", save_arg]),
-        Some(&all.join("\n")),
-    );
+    let r = unaccepted_run(&home, &standin, &save, &[], &all.join("\n"));
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_starts_with(
@@ -156,19 +167,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
     assert_eq!(std::fs::read_to_string(&save).unwrap(), "");
 
     standin.push_reply(Reply::too_many_ids());
-    let r = run(
-        home.demo(&standin).args([
-            "--batch-size",
-            "2",
-            "--save-failed",
-            save.to_str().unwrap(),
-            "a",
-            "b",
-            "c",
-            "d",
-        ]),
-        None,
-    );
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--batch-size", "2", "--save-failed", save.to_str().unwrap()]);
+    let r = run(cmd.args(["a", "b", "c", "d"]), None);
     assert_eq!(r.code, 1);
     assert_eq!(std::fs::read_to_string(&save).unwrap(), "a\nb\n");
     let leftovers: Vec<_> = std::fs::read_dir(home.path())
@@ -255,20 +256,9 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
     standin.push_reply(Reply::drop_connection());
     standin.push_reply(Reply::redirect(301, "https://elsewhere.example/"));
     let home = Home::new();
-    let r = run(
-        home.demo(&standin).args([
-            "--retries",
-            "0",
-            "--batch-size",
-            "1",
-            "--keep-going",
-            "a",
-            "b",
-            "c",
-            "d",
-        ]),
-        None,
-    );
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--retries", "0", "--batch-size", "1", "--keep-going"]);
+    let r = run(cmd.args(["a", "b", "c", "d"]), None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_starts_with(lines[0], "batch 1/4   1 ids  FAILED  -    ");
@@ -497,19 +487,6 @@ fn a_signal_during_a_listing_stops_it_at_once() {
     assert_eq!(r.stdout, "", "no report line claims anything");
 }
 
-/// A run against `standin` whose IDs come on stdin and whose `--save-failed` is `save`, with
-/// the shipper misspelt so that no ID is accepted.
-fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], stdin: &str) -> Run {
-    run(
-        home.command()
-            .envs(DEMO_ENV)
-            .args(standin.target_with_shipper("typo-shipper"))
-            .args(["--save-failed".as_ref(), save.as_os_str()])
-            .args(extra),
-        Some(stdin),
-    )
-}
-
 /// Root ignores permission bits; a directory it may not write proves the run is unprivileged.
 fn privileged(read_only_dir: &Path) -> bool {
     let probe = read_only_dir.join("probe");
@@ -568,9 +545,7 @@ fn an_unwritable_save_failed_path_is_refused_before_anything_is_sent() {
 /// takes the open, then has no space) loses no ID: they follow the error on stderr.
 #[test]
 fn a_save_failed_write_that_fails_at_the_end_leaves_the_ids_on_stderr() {
-    let standin = StandIn::start();
-    let home = Home::new();
-    let save = home.path().join("left.txt");
+    let (standin, home, save) = save_failed_setup();
     std::os::unix::fs::symlink("/dev/full", &save).unwrap();
     let all = ids(12);
     for extra in [&[][..], &["-q"], &["--json"]] {
@@ -656,10 +631,8 @@ fn save_failed_writes_through_symlinks_and_fifos_without_replacing_them() {
 #[test]
 fn a_link_planted_at_a_guessable_temporary_name_redirects_nothing() {
     use std::io::Write as _;
-    let standin = StandIn::start();
+    let (standin, home, save) = save_failed_setup();
     standin.push_reply(Reply::error(500, "InternalServerError", "").with_header("x", "y"));
-    let home = Home::new();
-    let save = home.path().join("left.txt");
     let victim = home.write("victim.txt", "precious\n", 0o600);
     let mut cmd = home.demo(&standin);
     cmd.args(["--retries", "0", "--save-failed", save.to_str().unwrap()]);
@@ -744,13 +717,11 @@ fn expired_with_date(date: Option<&str>) -> Reply {
 
 #[test]
 fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
-    let standin = StandIn::start();
+    let (standin, home, save) = save_failed_setup();
     standin.push_proxy_reply(expired_with_date(Some("Fri, 31 Dec 9999 23:59:59 GMT")));
     // Were the clock corrected to that date, the next signature, two seconds on, would fall past
     // the last second an HTTP date can carry.
     standin.push_proxy_reply(Reply::raw(503, "", "").with_header("Retry-After", "2"));
-    let home = Home::new();
-    let save = home.path().join("left.txt");
     let save = save.to_str().unwrap();
     let r = run(home.demo(&standin).args(["--save-failed", save, "a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);

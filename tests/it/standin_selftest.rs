@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as SPEC 1.2 says, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -130,7 +130,7 @@ fn unix_secs(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// A RetryShipperTask request for the demo world, signed here by the SPEC 1.4 recipe.
+/// A RetryShipperTask request for the demo world, signed here with signature v1.
 fn retry_request(standin: &StandIn, ids: &[&str], date: SystemTime) -> Vec<u8> {
     retry_request_as(standin, (DEMO_KEY_ID, DEMO_KEY_SECRET, None), ids, date)
 }
@@ -160,7 +160,7 @@ fn list_request(standin: &StandIn, query: &str) -> Vec<u8> {
     )
 }
 
-/// `(method, path, query)` with `body` (JSON when not empty), signed by the SPEC 1.4 recipe as `account`.
+/// `(method, path, query)` with `body` (JSON when not empty), signed with signature v1 as `account`.
 fn signed_request(
     standin: &StandIn,
     (key_id, secret, token): (&str, &str, Option<&str>),
@@ -512,8 +512,8 @@ fn page_ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Pages as SPEC 1.2 says (`offset += count` until `offset >= total` or `count == 0`): the ids in
-/// order, and each page's count and total.
+/// Pages as the service documents (`offset += count` until `offset >= total` or `count == 0`):
+/// the ids in order, and each page's count and total.
 fn list_all(standin: &StandIn, query: &str) -> (Vec<String>, Vec<u64>, Vec<u64>) {
     let mut stream = connect(standin);
     let (mut ids, mut counts, mut totals) = (Vec::new(), Vec::new(), Vec::new());

@@ -16,9 +16,9 @@ use super::http::{Request, Response, Wire};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
 use super::{Recorded, Reply, Shared, listing, metadata, v4};
 
-/// How far the request's Date may be from the server clock (SPEC 1.3).
+/// How far the request's Date may be from the server clock before SLS refuses it.
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Task ids per RetryShipperTask call (SPEC 1.1).
+/// Task ids per RetryShipperTask call, at the most.
 const MAX_IDS: usize = 10;
 
 /// The projects, logstores, shippers and accounts that exist, the region, the ECS instance, and the server clock.
@@ -271,7 +271,7 @@ fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
         ("x-log-apiversion", "0.6.0", "APIVersion"),
         ("x-log-signaturemethod", "hmac-sha1", "SignatureMethod"),
     ];
-    // v4 requests carry no x-log-signaturemethod (SPEC 1.5).
+    // v4 requests carry no x-log-signaturemethod (the official SDKs send none).
     let v1_only = |name: &str| name == "x-log-signaturemethod";
     for (name, wanted, code) in fixed.into_iter().filter(|f| version == 1 || !v1_only(f.0)) {
         let (code, message) = match request.header(name) {
@@ -440,7 +440,7 @@ fn check_date(world: &World, request: &Request, version: u8, now: SystemTime) ->
     Ok(())
 }
 
-/// `Date`, or `x-log-date` when a proxy dropped `Date` (the reason SDKs send it, SPEC 1.4).
+/// `Date`, or `x-log-date` when a proxy dropped `Date` (the reason SDKs send it).
 fn request_date(request: &Request) -> Option<&str> {
     let date = request.header("date");
     date.or_else(|| request.header("x-log-date"))
@@ -465,7 +465,7 @@ fn task_ids(body: &[u8]) -> Result<Vec<String>, Reply> {
     Ok(ids)
 }
 
-/// SPEC 1.4, rebuilt from what was received.
+/// The v1 string to sign, rebuilt from what was received.
 pub(super) fn string_to_sign(request: &Request) -> String {
     let header = |name| request.header(name).unwrap_or("");
     let mut sts = format!("{}\n", request.method);

@@ -60,7 +60,7 @@ fn escape(value: &str) -> String {
     value.bytes().map(escaped).collect()
 }
 
-/// `content-type`, `host`, and every `x-log-*` / `x-acs-*` header but `x-log-meta-*` (SPEC 1.5).
+/// `content-type`, `host`, and every `x-log-*` / `x-acs-*` header but `x-log-meta-*`.
 fn is_signed(name: &str) -> bool {
     let extension = name.starts_with("x-log-") || name.starts_with("x-acs-");
     name == "content-type" || name == "host" || (extension && !name.starts_with("x-log-meta-"))

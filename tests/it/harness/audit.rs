@@ -32,11 +32,12 @@ impl Run {
     /// - the report accounts for every task ID: each batch line's IDs, once, add up to the
     ///   summary, and its counts are the batch lines' (JSON Lines), or the batch lines are as
     ///   many as the summary says and hold as many IDs (text).
-    pub fn audited(code: i32, stdout: String, stderr: String) -> Run {
+    pub(super) fn audited(code: i32, stdout: String, stderr: String) -> Run {
         let run = Run {
             code,
             stdout,
             stderr,
+            _audited: (),
         };
         for secret in SECRETS {
             run.assert_hides(secret, "every run");

@@ -8,11 +8,13 @@ use standin::{DEMO_ENV, StandIn};
 
 use super::Home;
 
-/// What a user sees from one run. Every runner makes it with `Run::audited`.
+/// What a user sees from one run. Only `Run::audited` makes one, so every run a test reads has
+/// passed the audit.
 pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    pub(super) _audited: (),
 }
 
 impl Run {

@@ -4,14 +4,11 @@
 //! `batches x delay / jobs` (1.00 would be no overhead at all). Also start-up and one-batch
 //! runs. `cargo bench --bench throughput`.
 
-#[path = "../tests/standin/mod.rs"]
-mod standin;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+use standin::{DEMO_ENV, StandIn};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sls-retry");
 
@@ -21,19 +18,9 @@ fn run(standin: &StandIn, ids: &str, args: &[&str]) -> Duration {
     let mut child = Command::new(BIN)
         .env_clear()
         .env("HOME", std::env::temp_dir())
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-        .args([
-            "-e",
-            &standin.endpoint(),
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            DEMO_LOGSTORE,
-            "-s",
-            DEMO_SHIPPER,
-            "-q",
-        ])
+        .envs(DEMO_ENV)
+        .args(standin.demo_target())
+        .arg("-q")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -1,8 +1,5 @@
 //! `cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once, with faults injected if asked.
 
-#[path = "../tests/standin/mod.rs"]
-mod standin;
-
 use std::env;
 use std::ffi::OsString;
 use std::io::ErrorKind;
@@ -12,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use standin::{Builder, Recorded, StandIn};
 use standin::{
-    DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
+    DEMO_ENV, DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
 };
 
 const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]
@@ -185,9 +182,13 @@ fn serve(port: u16, tasks: usize, faults: &Faults) -> ExitCode {
     for line in faults.describe() {
         println!("  fault: {line}");
     }
+    let env: Vec<String> = DEMO_ENV
+        .map(|(name, value)| format!("{name}={value}"))
+        .into();
     let command = format!(
-        "ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEMO_KEY_SECRET} \
-         sls-retry -e {endpoint} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}"
+        "{} sls-retry {}",
+        env.join(" "),
+        standin.demo_target().join(" ")
     );
     println!("try:");
     println!("  {command} --list");
@@ -242,23 +243,12 @@ fn run_demo(port: u16, faults: &Faults) -> ExitCode {
         }
     };
     let program = env::var_os("SLS_RETRY_BIN").unwrap_or_else(|| OsString::from("sls-retry"));
-    let endpoint = standin.endpoint();
-    let mut args: Vec<String> = [
-        "-e",
-        &endpoint,
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ]
-    .map(String::from)
-    .into();
+    let mut args = standin.demo_target();
     args.extend((1..=25).map(|n| format!("demo-task-{n:02}")));
 
+    let [(key_id, _), (secret, _)] = DEMO_ENV;
     println!(
-        "$ ALIBABA_CLOUD_ACCESS_KEY_ID={DEMO_KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET=*** {} {}",
+        "$ {key_id}={DEMO_KEY_ID} {secret}=*** {} {}",
         program.to_string_lossy(),
         args.join(" ")
     );
@@ -270,11 +260,7 @@ fn run_demo(port: u16, faults: &Faults) -> ExitCode {
             command.env(name, value);
         }
     }
-    command
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET)
-        .args(&args)
-        .stdin(Stdio::null());
+    command.envs(DEMO_ENV).args(&args).stdin(Stdio::null());
     let status = match command.status() {
         Ok(status) => status,
         Err(e) if e.kind() == ErrorKind::NotFound => {

@@ -1,15 +1,13 @@
-//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests and `cargo run --example standin`.
-// Included with `mod standin;` by several test crates and by the example; none of them uses every item.
-#![allow(dead_code)]
+//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
 mod faults;
 mod http;
 mod listing;
 mod metadata;
-// `sls` and `v4` are visible to the crate for the stand-in's own self-tests
-// (tests/standin_selftest.rs), which live apart so that they run once, not in every test crate.
-pub(crate) mod sls;
-pub(crate) mod v4;
+// Public for the stand-in's self-tests (tests/it/standin_selftest.rs), which sign requests with
+// the very pieces the stand-in verifies them with.
+pub mod sls;
+pub mod v4;
 
 use std::collections::VecDeque;
 use std::io;
@@ -28,6 +26,11 @@ pub const DEMO_KEY_ID: &str = "demo-key-id";
 pub const DEMO_KEY_SECRET: &str = "demo-key-secret";
 /// The region signature v4 scopes must name unless `Builder::region` says otherwise.
 pub const DEMO_REGION: &str = "cn-hangzhou";
+/// The demo account's credentials, as the environment variables every Alibaba Cloud SDK reads.
+pub const DEMO_ENV: [(&str, &str); 2] = [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
+    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
+];
 
 /// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
 pub struct StandIn {
@@ -107,6 +110,17 @@ impl Reply {
             error_code: Some(code.into()),
             ..Reply::json(status, &body)
         }
+    }
+
+    /// SLS's answer to more than 10 task ids in one call: 400 ParameterInvalid.
+    pub fn too_many_ids() -> Reply {
+        let message = "Each time allows 10 task retries only.";
+        Reply::error(400, "ParameterInvalid", message)
+    }
+
+    /// An error inside SLS: 500 InternalServerError.
+    pub fn internal_error() -> Reply {
+        Reply::error(500, "InternalServerError", "Internal server error.")
     }
 
     /// A JSON document with an `x-log-requestid`, e.g. a hand-made GetShipperStatus page.
@@ -453,6 +467,28 @@ impl StandIn {
         format!("http://{}", self.addr)
     }
 
+    /// `sls-retry`'s arguments that name this stand-in and its demo target:
+    /// `-e <endpoint> -p demo-project -l demo-logstore -s demo-shipper`.
+    pub fn demo_target(&self) -> Vec<String> {
+        self.target_with_shipper(DEMO_SHIPPER)
+    }
+
+    /// The demo target with another shipper (an unknown one meets ShipperNotExist).
+    pub fn target_with_shipper(&self, shipper: &str) -> Vec<String> {
+        let endpoint = self.endpoint();
+        let target = [
+            "-e",
+            &endpoint,
+            "-p",
+            DEMO_PROJECT,
+            "-l",
+            DEMO_LOGSTORE,
+            "-s",
+            shipper,
+        ];
+        target.map(String::from).to_vec()
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
@@ -496,6 +532,13 @@ impl StandIn {
     /// SLS requests being handled now, counted as `peak_concurrency` counts them.
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(SeqCst)
+    }
+
+    /// How many requests were answered with the SLS error `code`.
+    pub fn refusals(&self, code: &str) -> usize {
+        let log = self.shared.log();
+        let refused = |r: &&Recorded| r.error_code.as_deref() == Some(code);
+        log.requests.iter().filter(refused).count()
     }
 
     /// How many RetryShipperTask requests carried the task id `id`, whatever their outcome.

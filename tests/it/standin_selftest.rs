@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as SPEC 1.2 says, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -9,8 +9,8 @@ use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use crate::standin::{Builder, Reply, StandIn, Task, sls, v4};
-use crate::standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
+use standin::{Builder, Reply, StandIn, Task, sls, v4};
+use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER};
 
 struct Answer {
     status: u16,
@@ -43,6 +43,19 @@ fn connect(standin: &StandIn) -> TcpStream {
 fn exchange(stream: &mut TcpStream, request: &[u8]) -> Answer {
     stream.write_all(request).unwrap();
     read_answer(stream).expect("an answer, not a closed connection")
+}
+
+/// A request on a new connection, and the status and error code it was answered with.
+fn refusal(standin: &StandIn, request: &[u8]) -> (u16, String) {
+    let answer = exchange(&mut connect(standin), request);
+    (answer.status, answer.error().0)
+}
+
+/// The request is refused with `(status, code)` and nothing is accepted.
+fn assert_refused(standin: &StandIn, request: &[u8], expected: (u16, &str)) {
+    let (status, code) = refusal(standin, request);
+    assert_eq!((status, code.as_str()), expected);
+    assert!(standin.accepted().is_empty());
 }
 
 /// One answer off the stream; `None` when the connection closes (or is reset) before a status line.
@@ -117,7 +130,7 @@ fn unix_secs(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// A RetryShipperTask request for the demo world, signed here by the SPEC 1.4 recipe.
+/// A RetryShipperTask request for the demo world, signed here with signature v1.
 fn retry_request(standin: &StandIn, ids: &[&str], date: SystemTime) -> Vec<u8> {
     retry_request_as(standin, (DEMO_KEY_ID, DEMO_KEY_SECRET, None), ids, date)
 }
@@ -147,7 +160,7 @@ fn list_request(standin: &StandIn, query: &str) -> Vec<u8> {
     )
 }
 
-/// `(method, path, query)` with `body` (JSON when not empty), signed by the SPEC 1.4 recipe as `account`.
+/// `(method, path, query)` with `body` (JSON when not empty), signed with signature v1 as `account`.
 fn signed_request(
     standin: &StandIn,
     (key_id, secret, token): (&str, &str, Option<&str>),
@@ -273,12 +286,7 @@ fn one_changed_signature_byte_is_signature_not_match() {
     let tampered = authorization.replacen(":gp7R", ":hp7R", 1);
     assert_ne!(tampered, authorization);
     let (standin, request) = vector_case(&vector, Some(&tampered));
-    let answer = exchange(&mut connect(&standin), &request);
-    assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (401, "SignatureNotMatch")
-    );
-    assert!(standin.accepted().is_empty());
+    assert_refused(&standin, &request, (401, "SignatureNotMatch"));
 }
 
 #[test]
@@ -312,12 +320,7 @@ fn request_time_code_names_the_refusal() {
         .request_time_code("RequestTimeTooSkewed")
         .build();
     let request = retry_request(&standin, &["t1"], SystemTime::now());
-    let answer = exchange(&mut connect(&standin), &request);
-    assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (400, "RequestTimeTooSkewed")
-    );
-    assert!(standin.accepted().is_empty());
+    assert_refused(&standin, &request, (400, "RequestTimeTooSkewed"));
 }
 
 #[test]
@@ -509,8 +512,8 @@ fn page_ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Pages as SPEC 1.2 says (`offset += count` until `offset >= total` or `count == 0`): the ids in
-/// order, and each page's count and total.
+/// Pages as the service documents (`offset += count` until `offset >= total` or `count == 0`):
+/// the ids in order, and each page's count and total.
 fn list_all(standin: &StandIn, query: &str) -> (Vec<String>, Vec<u64>, Vec<u64>) {
     let mut stream = connect(standin);
     let (mut ids, mut counts, mut totals) = (Vec::new(), Vec::new(), Vec::new());
@@ -649,8 +652,8 @@ fn listing_refuses_bad_parameters_and_unknown_targets() {
         ),
     ] {
         let standin = world.build();
-        let answer = exchange(&mut connect(&standin), &list_request(&standin, &query));
-        assert_eq!((answer.status, answer.error().0.as_str()), expected);
+        let (status, code) = refusal(&standin, &list_request(&standin, &query));
+        assert_eq!((status, code.as_str()), expected);
     }
 }
 
@@ -1018,10 +1021,9 @@ fn ecs_metadata_credentials_sign_sls_requests() {
 
     let without_token =
         retry_request_as(&standin, (key_id, secret, None), &["t2"], SystemTime::now());
-    let answer = exchange(&mut connect(&standin), &without_token);
     assert_eq!(
-        (answer.status, answer.error().0.as_str()),
-        (401, "Unauthorized")
+        refusal(&standin, &without_token),
+        (401, "Unauthorized".into())
     );
 }
 

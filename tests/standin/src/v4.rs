@@ -1,26 +1,20 @@
 //! Signature v4 (`SLS4-HMAC-SHA256`) as the stand-in verifies it: the Authorization header, the canonical request, the signing key, and `x-log-date` time.
-// Written from vectors/sign-v4.json `rules` and SPEC 1.5, apart from src/sign, so it is an independent
-// witness; tests::v4_canonicalisation_reproduces_every_vector ties it to the official SDKs' suite cases.
+// Written from the `rules` of tests/fixtures/sign-v4.json, apart from src/sign, so it is an
+// independent witness; standin_selftest::v4_canonicalisation_reproduces_every_vector (tests/it)
+// ties it to the official SDKs' suite cases.
 
 use std::time::SystemTime;
 
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 /// The Authorization scheme, with the space that ends it.
 pub(super) const SCHEME: &str = "SLS4-HMAC-SHA256 ";
 const SERVICE: &str = "sls";
 const TERMINATOR: &str = "aliyun_v4_request";
-/// RFC 3986 unreserved characters stay; everything else in a query value is escaped.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// What `SLS4-HMAC-SHA256 Credential={key id}/{date}/{region}/sls/aliyun_v4_request,Signature={hex}` names.
-pub(crate) struct Credential<'a> {
+pub struct Credential<'a> {
     pub key_id: &'a str,
     /// `yyyymmdd`
     pub date: &'a str,
@@ -29,7 +23,7 @@ pub(crate) struct Credential<'a> {
 }
 
 /// `None` unless the header has the v4 scheme, both fields and a well-formed scope.
-pub(crate) fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
+pub fn parse_authorization(authorization: &str) -> Option<Credential<'_>> {
     let (mut credential, mut signature) = (None, None);
     for field in authorization.strip_prefix(SCHEME)?.split(',') {
         match field.trim().split_once('=')? {
@@ -54,14 +48,26 @@ pub(crate) fn parse_authorization(authorization: &str) -> Option<Credential<'_>>
     })
 }
 
-/// `content-type`, `host`, and every `x-log-*` / `x-acs-*` header but `x-log-meta-*` (SPEC 1.5).
+/// A query value as it is signed: RFC 3986's unreserved characters stay, every other byte is
+/// `%XX` in upper-case hex.
+fn escape(value: &str) -> String {
+    let escaped = |byte: u8| match byte {
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+            (byte as char).into()
+        }
+        _ => format!("%{byte:02X}"),
+    };
+    value.bytes().map(escaped).collect()
+}
+
+/// `content-type`, `host`, and every `x-log-*` / `x-acs-*` header but `x-log-meta-*`.
 fn is_signed(name: &str) -> bool {
     let extension = name.starts_with("x-log-") || name.starts_with("x-acs-");
     name == "content-type" || name == "host" || (extension && !name.starts_with("x-log-meta-"))
 }
 
 /// The canonical request, from the query already decoded and the headers as received.
-pub(crate) fn canonical_request(
+pub fn canonical_request(
     method: &str,
     path: &str,
     query: &[(String, String)],
@@ -73,36 +79,39 @@ pub(crate) fn canonical_request(
     let pairs: Vec<String> = (pairs.iter())
         .map(|(key, value)| match value.as_str() {
             "" => key.clone(),
-            value => format!("{key}={}", utf8_percent_encode(value, QUERY_VALUE)),
+            value => format!("{key}={}", escape(value)),
         })
         .collect();
-    let mut signed: Vec<(String, &str)> = (headers.iter())
-        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
-        .filter(|(name, _)| is_signed(name))
-        .collect();
+    // Sorted by name only: a repeated header keeps the order it was received in.
+    let mut signed = Vec::new();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if is_signed(&name) {
+            signed.push((name, value.trim()));
+        }
+    }
     signed.sort_by(|a, b| a.0.cmp(&b.0));
-    let lines: String = signed.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let names: Vec<&str> = signed.iter().map(|(name, _)| name.as_str()).collect();
-    format!(
-        "{method}\n{path}\n{}\n{lines}\n{}\n{content_sha256}",
-        pairs.join("&"),
-        names.join(";")
-    )
+    let (mut lines, mut names) = (String::new(), Vec::new());
+    for (name, value) in &signed {
+        lines.push_str(&format!("{name}:{value}\n"));
+        names.push(name.as_str());
+    }
+    let (query, names) = (pairs.join("&"), names.join(";"));
+    format!("{method}\n{path}\n{query}\n{lines}\n{names}\n{content_sha256}")
 }
 
 /// `time` is `x-log-date`; `date` and `region` are the credential scope's.
-pub(crate) fn string_to_sign(time: &str, date: &str, region: &str, canonical: &str) -> String {
+pub fn string_to_sign(time: &str, date: &str, region: &str, canonical: &str) -> String {
     let scheme = SCHEME.trim_end();
     let digest = sha256_hex(canonical.as_bytes());
     format!("{scheme}\n{time}\n{date}/{region}/{SERVICE}/{TERMINATOR}\n{digest}")
 }
 
 /// Lower-hex HMAC-SHA256 under the key derived from the secret and the scope.
-pub(crate) fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
-    let mut key = format!("aliyun_v4{secret}").into_bytes();
-    for part in [date, region, SERVICE, TERMINATOR] {
-        key = hmac(&key, part);
-    }
+pub fn signature(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
+    let scope = [date, region, SERVICE, TERMINATOR];
+    let secret = format!("aliyun_v4{secret}").into_bytes();
+    let key = scope.iter().fold(secret, |key, part| hmac(&key, part));
     hex(&hmac(&key, string_to_sign))
 }
 
@@ -114,7 +123,7 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 }
 
 /// What `x-log-content-sha256` must say for this body.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
@@ -123,13 +132,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `yyyymmddTHHMMSSZ`, the `x-log-date` format.
-pub(crate) fn format_time(time: SystemTime) -> String {
+pub fn format_time(time: SystemTime) -> String {
     let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
     rfc3339.replace(['-', ':'], "")
 }
 
 /// `None` unless `text` is exactly `yyyymmddTHHMMSSZ` and a real UTC time.
-pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
+pub fn parse_time(text: &str) -> Option<SystemTime> {
     let bytes = text.as_bytes();
     let shaped = bytes.len() == 16
         && (bytes.iter().enumerate()).all(|(i, &b)| match i {

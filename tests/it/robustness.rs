@@ -1,23 +1,36 @@
 //! A 3 a.m. cron run meets dropped connections, 5xx, throttling, a drifting clock, hangs and
-//! typos (SPEC 2.5): every run ends with every task ID in a known, reported state.
-
-mod common;
-mod standin;
+//! typos: every run ends with every task ID in a known, reported state.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DEMO_ENV, Home, Run, demo_target as target, run, target_with_shipper};
-use standin::{DEMO_KEY_ID, DEMO_KEY_SECRET, Reply, StandIn};
+use standin::{DEMO_ENV, DEMO_KEY_ID, Reply, StandIn};
 
-fn ids(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("task-{i:04}")).collect()
+use crate::harness::{
+    Background, Home, Run, assert_contains, assert_starts_with, feed, ids, patiently,
+    recent_failures, run, run_to, set_mode,
+};
+
+/// A run against `standin` whose IDs come on stdin and whose `--save-failed` is `save`, with
+/// the shipper misspelt so that no ID is accepted.
+fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], stdin: &str) -> Run {
+    run(
+        home.command()
+            .envs(DEMO_ENV)
+            .args(standin.target_with_shipper("typo-shipper"))
+            .args(["--save-failed".as_ref(), save.as_os_str()])
+            .args(extra),
+        Some(stdin),
+    )
 }
 
-fn sls_retry(home: &Home, standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    run(home.demo(standin).args(args), stdin)
+/// The demo stand-in, a home, and `left.txt` in it for `--save-failed` (not there yet).
+fn save_failed_setup() -> (StandIn, Home, PathBuf) {
+    let home = Home::new();
+    let save = home.path().join("left.txt");
+    (StandIn::start(), home, save)
 }
 
 /// How many times each ID was accepted.
@@ -42,10 +55,8 @@ fn hundreds_of_ids_through_a_mix_of_faults_are_all_accepted_exactly_once() {
         .build();
     let home = Home::new();
     let all = ids(400);
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--json", "--retries", "10"],
+    let r = run(
+        home.demo(&standin).args(["--json", "--retries", "10"]),
         Some(&all.join("\n")),
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -89,26 +100,14 @@ fn hundreds_of_ids_through_a_mix_of_faults_are_all_accepted_exactly_once() {
 
 #[test]
 fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
-    let standin = StandIn::start();
-    let home = Home::new();
-    let save = home.path().join("left.txt");
-    let save_arg = save.to_str().unwrap();
+    let (standin, home, save) = save_failed_setup();
     let all = ids(45);
-    let r = run(
-        home.command()
-            .envs(DEMO_ENV)
-            .args(target_with_shipper(&standin, "typo-shipper"))
-            .args(["--save-failed", save_arg]),
-        Some(&all.join("\n")),
-    );
+    let r = unaccepted_run(&home, &standin, &save, &[], &all.join("\n"));
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with(
-            "batch 1/5  10 ids  FAILED  400  ShipperNotExist: Shipper does not exist."
-        ),
-        "{}",
-        lines[0]
+    assert_starts_with(
+        lines[0],
+        "batch 1/5  10 ids  FAILED  400  ShipperNotExist: Shipper does not exist.",
     );
     for (i, line) in lines[1..5].iter().enumerate() {
         assert!(
@@ -121,7 +120,10 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
         lines[5],
         "retried 0 of 45 task ids in 5 batches: 0 ok, 1 failed, 4 not sent"
     );
-    assert!(r.stderr.contains("sls-retry: error: batch 1 failed with ShipperNotExist, which every batch would meet: check --shipper; the remaining 4 batches were not sent (--keep-going sends them anyway)"), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "sls-retry: error: batch 1 failed with ShipperNotExist, which every batch would meet: check --shipper; the remaining 4 batches were not sent (--keep-going sends them anyway)",
+    );
     assert_eq!(standin.requests().len(), 1, "one request, not five");
     assert_eq!(
         std::fs::read_to_string(&save).unwrap(),
@@ -134,7 +136,7 @@ fn an_error_every_batch_would_meet_stops_the_run_with_a_hint() {
         home.command()
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret")
-            .args(target(&standin))
+            .args(standin.demo_target())
             .args(["--keep-going", "--json"]),
         Some(&all.join("\n")),
     );
@@ -156,35 +158,18 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
     let home = Home::new();
     let save = home.path().join("failed.txt");
     std::fs::write(&save, "stale content\n").unwrap();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", save.to_str().unwrap(), "a", "b"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", save.to_str().unwrap(), "a", "b"]),
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&save).unwrap(), "");
 
-    standin.push_reply(Reply::error(
-        400,
-        "ParameterInvalid",
-        "Each time allows 10 task retries only.",
-    ));
-    let r = sls_retry(
-        &home,
-        &standin,
-        &[
-            "--batch-size",
-            "2",
-            "--save-failed",
-            save.to_str().unwrap(),
-            "a",
-            "b",
-            "c",
-            "d",
-        ],
-        None,
-    );
+    standin.push_reply(Reply::too_many_ids());
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--batch-size", "2", "--save-failed", save.to_str().unwrap()]);
+    let r = run(cmd.args(["a", "b", "c", "d"]), None);
     assert_eq!(r.code, 1);
     assert_eq!(std::fs::read_to_string(&save).unwrap(), "a\nb\n");
     let leftovers: Vec<_> = std::fs::read_dir(home.path())
@@ -201,10 +186,9 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
 
     // Piped back in, they go through.
     let again = std::fs::read_to_string(&save).unwrap();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", save.to_str().unwrap()],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", save.to_str().unwrap()]),
         Some(&again),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -212,18 +196,15 @@ fn save_failed_is_empty_when_all_succeed_and_lists_what_failed_otherwise() {
 
     // A directory that does not exist is an error before anything is sent.
     let before = standin.requests().len();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--save-failed", "/no/such/dir/f.txt", "a"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--save-failed", "/no/such/dir/f.txt", "a"]),
         None,
     );
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("--save-failed /no/such/dir/f.txt: directory /no/such/dir does not exist"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "--save-failed /no/such/dir/f.txt: directory /no/such/dir does not exist",
     );
     assert_eq!(standin.requests().len(), before);
 }
@@ -233,16 +214,11 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
     let standin = StandIn::start();
     standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1"));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    let r = run(home.demo(&standin).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("-> 429 in "), "{}", r.stderr);
-    assert!(r.stderr.contains("; retrying in 1000 ms"), "{}", r.stderr);
-    assert!(
-        r.stdout
-            .starts_with("batch 1/1   1 ids  ok      200  request "),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stderr, "-> 429 in ");
+    assert_contains(&r.stderr, "; retrying in 1000 ms");
+    assert_starts_with(&r.stdout, "batch 1/1   1 ids  ok      200  request ");
     assert!(
         r.stdout.lines().next().unwrap().ends_with("(2 attempts)"),
         "{}",
@@ -254,10 +230,9 @@ fn retry_after_is_honoured_and_attempts_are_reported() {
 fn a_server_that_hangs_is_timed_out() {
     let standin = StandIn::builder().hang().build();
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--timeout", "1", "--retries", "1", "--json", "a"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--timeout", "1", "--retries", "1", "--json", "a"]),
         None,
     );
     assert_eq!(r.code, 1);
@@ -281,86 +256,45 @@ fn truncated_dropped_and_redirected_answers_are_failures_that_say_so() {
     standin.push_reply(Reply::drop_connection());
     standin.push_reply(Reply::redirect(301, "https://elsewhere.example/"));
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &[
-            "--retries",
-            "0",
-            "--batch-size",
-            "1",
-            "--keep-going",
-            "a",
-            "b",
-            "c",
-            "d",
-        ],
-        None,
-    );
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--retries", "0", "--batch-size", "1", "--keep-going"]);
+    let r = run(cmd.args(["a", "b", "c", "d"]), None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with("batch 1/4   1 ids  FAILED  -    "),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].starts_with("batch 2/4   1 ids  FAILED  -    connection to http://127.0.0.1:"),
-        "{}",
-        lines[1]
+    assert_starts_with(lines[0], "batch 1/4   1 ids  FAILED  -    ");
+    assert_starts_with(
+        lines[1],
+        "batch 2/4   1 ids  FAILED  -    connection to http://127.0.0.1:",
     );
     assert_eq!(
         lines[2],
         "batch 3/4   1 ids  FAILED  301  redirected to https://elsewhere.example/; check the endpoint"
     );
-    assert!(lines[3].contains("ok      200"), "{}", lines[3]);
+    assert_contains(lines[3], "ok      200");
 
     // With retries (the default), the same faults are retried away.
     standin.push_reply(Reply::truncated(200, "", 10));
     standin.push_reply(Reply::drop_connection());
-    let r = sls_retry(&home, &standin, &["e"], None);
+    let r = run(home.demo(&standin).args(["e"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("(3 attempts)"), "{}", r.stdout);
+    assert_contains(&r.stdout, "(3 attempts)");
 }
 
-/// Spawn a run, signal it once some batches went through, and read what it reported.
-fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::path::PathBuf, Home) {
+/// Start a run, signal it once some batches went through, and read what it reported and saved.
+fn interrupted_run(signal: &str) -> (Run, Vec<String>, StandIn) {
     let standin = StandIn::builder().delay(Duration::from_millis(150)).build();
     let home = Home::new();
     let save = home.path().join("left.txt");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
-        .env_clear()
-        .env("HOME", home.path())
-        .envs(DEMO_ENV)
-        .args(target(&standin))
-        .args([
-            "--batch-size",
-            "1",
-            "--json",
-            "--save-failed",
-            save.to_str().unwrap(),
-        ])
-        .args(ids(40))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while standin.requests().len() < 3 {
-        assert!(Instant::now() < deadline, "the run never got going");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--batch-size", "1", "--json", "--save-failed"])
+        .arg(&save)
+        .args(ids(40));
+    let run = Background::spawn(&mut cmd, Stdio::null());
+    let going = patiently(|| standin.requests().len() >= 3);
+    assert!(going, "the run never got going");
+    run.signal(signal);
     let sent_at_signal = standin.requests().len();
-    let out = std::mem::take(&mut child.stdout);
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut out.unwrap(), &mut stdout).unwrap();
-    let code = child.wait().unwrap().code().unwrap();
+    let r = run.finish();
     let after = standin.requests().len();
     assert!(
         after <= sent_at_signal + 1,
@@ -371,18 +305,15 @@ fn interrupted_run(signal: &str) -> (i32, String, Vec<String>, StandIn, std::pat
         .lines()
         .map(String::from)
         .collect();
-    (code, stdout, saved, standin, save, home)
+    (r, saved, standin)
 }
 
 #[test]
 fn sigterm_and_sigint_stop_new_batches_report_the_rest_and_save_them() {
     for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
-        let (exit, stdout, saved, standin, _, _home) = interrupted_run(signal);
-        assert_eq!(exit, code, "{signal}");
-        let lines: Vec<serde_json::Value> = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let (r, saved, standin) = interrupted_run(signal);
+        assert_eq!(r.code, code, "{signal}");
+        let lines = r.json_lines();
         let summary = lines.last().unwrap();
         assert_eq!(summary["type"], "summary", "the summary still comes last");
         let batches = &lines[..lines.len() - 1];
@@ -416,17 +347,11 @@ fn a_catalogue_of_bad_input() {
         r.assert_usage_error(message);
         assert_eq!(r.stdout, "");
     };
-    let env = [
-        ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
-        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
-    ];
     let bare = |args: &[String], stdin: Option<&[u8]>| {
-        let mut cmd = home.command();
-        cmd.envs(env).args(args);
-        if let Some(bytes) = stdin {
-            cmd.write_stdin(bytes.to_vec());
-        }
-        cmd.output().unwrap().into()
+        feed(
+            home.command().envs(DEMO_ENV).args(args),
+            stdin.unwrap_or_default(),
+        )
     };
     let target = ["-p", "proj", "-l", "l", "-s", "s"];
     let with_endpoint = |endpoint: &str, extra: &[&str]| -> Vec<String> {
@@ -500,94 +425,9 @@ fn a_catalogue_of_bad_input() {
     );
 
     // Empty stdin is not an error: nothing to do.
-    let r = sls_retry(&home, &standin, &[], Some(""));
+    let r = run(&mut home.demo(&standin), Some(""));
     assert_eq!((r.code, r.stdout.as_str()), (0, "nothing to retry\n"));
     assert!(standin.requests().is_empty());
-}
-
-/// A run in the background, its stderr collected as it comes, for signalling it mid-phase.
-struct Background {
-    child: std::process::Child,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Background {
-    fn spawn(cmd: &mut std::process::Command) -> Background {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (mut from, into) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut from, &mut buf) {
-                into.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Background { child, stderr }
-    }
-
-    /// Wait (patiently: the machine may be busy) until stderr shows `text`.
-    fn wait_for_stderr(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.stderr.lock().unwrap().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "never saw {text:?}: {}",
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status();
-        assert!(status.unwrap().success());
-    }
-
-    /// The run's end; it must come without the test's help (stdin may still be open).
-    fn finish(mut self) -> Run {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "the run did not end after the signal: {}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let mut stdout = String::new();
-        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
-        std::thread::sleep(Duration::from_millis(50)); // the stderr reader's last read
-        let stderr = self.stderr.lock().unwrap().clone();
-        Run::audited(
-            status.code().expect("exited, not killed by the signal"),
-            stdout,
-            stderr,
-        )
-    }
-}
-
-/// `sls-retry` with the demo target and credentials, for `Background::spawn`.
-fn background_command(home: &Home, standin: &StandIn) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sls-retry"));
-    cmd.env_clear()
-        .env("HOME", home.path())
-        .envs(DEMO_ENV)
-        .args(target(standin));
-    cmd
 }
 
 /// A producer that keeps stdin open does not keep a signalled run alive: it ends with 143,
@@ -596,20 +436,17 @@ fn background_command(home: &Home, standin: &StandIn) -> std::process::Command {
 fn a_signal_while_stdin_is_still_open_ends_the_run() {
     let standin = StandIn::start();
     let home = Home::new();
-    let mut cmd = background_command(&home, &standin);
-    let mut run = Background::spawn(cmd.args(["-v", "--json"]).stdin(Stdio::piped()));
+    let mut run = Background::spawn(home.demo(&standin).args(["-v", "--json"]), Stdio::piped());
     // Some IDs, and stdin left open (until the test ends), as a slow producer would.
-    let mut stdin = run.child.stdin.take().unwrap();
+    let mut stdin = run.stdin();
     std::io::Write::write_all(&mut stdin, b"task-1\ntask-2\n").unwrap();
     run.wait_for_stderr("sls-retry: endpoint ");
     run.signal("-TERM");
     let r = run.finish();
     assert_eq!(r.code, 143, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("interrupted by SIGTERM while reading task ids from stdin; nothing was sent"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "interrupted by SIGTERM while reading task ids from stdin; nothing was sent",
     );
     assert!(standin.requests().is_empty());
     let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
@@ -622,21 +459,13 @@ fn a_signal_while_stdin_is_still_open_ends_the_run() {
 /// A signal during a long listing stops it there: no more pages, nothing retried.
 #[test]
 fn a_signal_during_a_listing_stops_it_at_once() {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let tasks = (0..200)
-        .map(|i| standin::Task::new(&format!("f-{i:03}"), "fail", t - 100 - i))
-        .collect();
     let standin = StandIn::builder()
-        .tasks(tasks)
+        .tasks(recent_failures(200))
         .max_page(10)
         .delay(Duration::from_millis(200))
         .build();
     let home = Home::new();
-    let mut cmd = background_command(&home, &standin);
-    let run = Background::spawn(cmd.args(["--failed", "-v"]).stdin(Stdio::null()));
+    let run = Background::spawn(home.demo(&standin).args(["--failed", "-v"]), Stdio::null());
     run.wait_for_stderr("GetShipperStatus offset 0:");
     run.signal("-INT");
     let r = run.finish();
@@ -651,27 +480,11 @@ fn a_signal_during_a_listing_stops_it_at_once() {
         "the listing went on after the signal: {gets} of 20 pages"
     );
     assert!(standin.accepted_ids().is_empty());
-    assert!(
-        r.stderr.contains(
-            "interrupted by SIGINT while listing the shipper's tasks; nothing was retried"
-        ),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "interrupted by SIGINT while listing the shipper's tasks; nothing was retried",
     );
     assert_eq!(r.stdout, "", "no report line claims anything");
-}
-
-/// A run against `standin` whose IDs come on stdin and whose `--save-failed` is `save`, with
-/// the shipper misspelt so that no ID is accepted.
-fn unaccepted_run(home: &Home, standin: &StandIn, save: &Path, extra: &[&str], stdin: &str) -> Run {
-    run(
-        home.command()
-            .envs(DEMO_ENV)
-            .args(target_with_shipper(standin, "typo-shipper"))
-            .args(["--save-failed".as_ref(), save.as_os_str()])
-            .args(extra),
-        Some(stdin),
-    )
 }
 
 /// Root ignores permission bits; a directory it may not write proves the run is unprivileged.
@@ -693,7 +506,7 @@ fn an_unwritable_save_failed_path_is_refused_before_anything_is_sent() {
     std::fs::create_dir(&dir).unwrap();
     let read_only = home.path().join("read-only");
     std::fs::create_dir(&read_only).unwrap();
-    common::set_mode(&read_only, 0o555);
+    set_mode(&read_only, 0o555);
     let locked = home.write("locked.txt", "", 0o444);
     let mut cases = vec![
         (
@@ -732,9 +545,7 @@ fn an_unwritable_save_failed_path_is_refused_before_anything_is_sent() {
 /// takes the open, then has no space) loses no ID: they follow the error on stderr.
 #[test]
 fn a_save_failed_write_that_fails_at_the_end_leaves_the_ids_on_stderr() {
-    let standin = StandIn::start();
-    let home = Home::new();
-    let save = home.path().join("left.txt");
+    let (standin, home, save) = save_failed_setup();
     std::os::unix::fs::symlink("/dev/full", &save).unwrap();
     let all = ids(12);
     for extra in [&[][..], &["-q"], &["--json"]] {
@@ -820,25 +631,18 @@ fn save_failed_writes_through_symlinks_and_fifos_without_replacing_them() {
 #[test]
 fn a_link_planted_at_a_guessable_temporary_name_redirects_nothing() {
     use std::io::Write as _;
-    let standin = StandIn::start();
+    let (standin, home, save) = save_failed_setup();
     standin.push_reply(Reply::error(500, "InternalServerError", "").with_header("x", "y"));
-    let home = Home::new();
-    let save = home.path().join("left.txt");
     let victim = home.write("victim.txt", "precious\n", 0o600);
-    let mut child = home
-        .demo_std(&standin)
-        .args(["--retries", "0", "--save-failed", save.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let planted = home.path().join(format!("left.txt.tmp-{}", child.id()));
+    let mut cmd = home.demo(&standin);
+    cmd.args(["--retries", "0", "--save-failed", save.to_str().unwrap()]);
+    let mut run = Background::spawn(&mut cmd, Stdio::piped());
+    let planted = home.path().join(format!("left.txt.tmp-{}", run.id()));
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut stdin = run.stdin();
     stdin.write_all(b"a\nb\n").unwrap();
     drop(stdin);
-    let r = Run::from(child.wait_with_output().unwrap());
+    let r = run.finish();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(
@@ -873,13 +677,12 @@ fn save_failed_to_dev_null_or_dev_stdout_leaves_them_what_they_are() {
     let file = home.write("report.txt", "", 0o600);
     let inode = file.metadata().unwrap().ino();
     standin.push_reply(Reply::error(400, "ParameterInvalid", "no"));
-    let out = home
-        .demo_std(&standin)
-        .args(["--save-failed", "/dev/stdout", "a", "b"])
-        .stdout(std::fs::File::create(&file).unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let r = run_to(
+        home.demo(&standin)
+            .args(["--save-failed", "/dev/stdout", "a", "b"]),
+        std::fs::File::create(&file).unwrap().into(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("batch 1/1   2 ids  FAILED  400"), "{text}");
     assert!(
@@ -898,9 +701,14 @@ fn sent(standin: &StandIn) -> usize {
     standin.requests().len()
 }
 
+/// A 400 RequestTimeExpired answer, with the server clock's Date.
+fn expired() -> Reply {
+    Reply::error(400, "RequestTimeExpired", "Request time has been expired.")
+}
+
 /// A 400 RequestTimeExpired answer carrying `date` as its Date (`None`: no Date at all).
 fn expired_with_date(date: Option<&str>) -> Reply {
-    let reply = Reply::error(400, "RequestTimeExpired", "Request time has been expired.");
+    let reply = expired();
     match date {
         Some(date) => reply.with_header("Date", date),
         None => reply.without_date(),
@@ -909,15 +717,13 @@ fn expired_with_date(date: Option<&str>) -> Reply {
 
 #[test]
 fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
-    let standin = StandIn::start();
+    let (standin, home, save) = save_failed_setup();
     standin.push_proxy_reply(expired_with_date(Some("Fri, 31 Dec 9999 23:59:59 GMT")));
     // Were the clock corrected to that date, the next signature, two seconds on, would fall past
     // the last second an HTTP date can carry.
     standin.push_proxy_reply(Reply::raw(503, "", "").with_header("Retry-After", "2"));
-    let home = Home::new();
-    let save = home.path().join("left.txt");
     let save = save.to_str().unwrap();
-    let r = sls_retry(&home, &standin, &["--save-failed", save, "a"], None);
+    let r = run(home.demo(&standin).args(["--save-failed", save, "a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(
@@ -930,10 +736,9 @@ fn a_server_date_at_the_end_of_year_9999_fails_the_batch_and_never_crashes() {
     assert!(lines[1].ends_with("0 ok, 1 failed"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(save).unwrap(), "a\n");
     assert_eq!(sent(&standin), 1, "no correction, so no second attempt");
-    assert!(
-        r.stderr.contains("warning: the server answered RequestTimeExpired with a Date the clock cannot be set to (\"Fri, 31 Dec 9999 23:59:59 GMT\")"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "warning: the server answered RequestTimeExpired with a Date the clock cannot be set to (\"Fri, 31 Dec 9999 23:59:59 GMT\")",
     );
 }
 
@@ -954,7 +759,10 @@ fn a_missing_or_garbage_date_means_no_correction() {
         let standin = StandIn::start();
         standin.push_reply(expired_with_date(date));
         let home = Home::new();
-        let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+        let r = run(
+            home.demo(&standin).args(["--batch-size", "1", "a", "b"]),
+            None,
+        );
         assert_eq!(r.code, 1, "{date:?}: {}", r.stderr);
         let lines: Vec<&str> = r.stdout.lines().collect();
         assert!(
@@ -976,22 +784,19 @@ fn request_time_too_skewed_is_corrected_like_request_time_expired() {
         .request_time_code("RequestTimeTooSkewed")
         .build();
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["--batch-size", "1", "a", "b"], None);
+    let r = run(
+        home.demo(&standin).args(["--batch-size", "1", "a", "b"]),
+        None,
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b"]);
-    let skewed = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeTooSkewed"))
-        .count();
+    let skewed = standin.refusals("RequestTimeTooSkewed");
     assert_eq!(skewed, 1, "the first answer corrects the clock for the run");
+    let ahead = |secs| format!("warning: the local clock is {secs} seconds ahead of the server's");
     assert!(
-        r.stderr
-            .contains("warning: the local clock is 7200 seconds ahead of the server's")
-            || r.stderr
-                .contains("warning: the local clock is 7199 seconds ahead of the server's")
-            || r.stderr
-                .contains("warning: the local clock is 7201 seconds ahead of the server's"),
+        [7200, 7199, 7201]
+            .iter()
+            .any(|&secs| r.stderr.contains(&ahead(secs))),
         "{}",
         r.stderr
     );
@@ -1000,26 +805,19 @@ fn request_time_too_skewed_is_corrected_like_request_time_expired() {
 #[test]
 fn a_request_time_refusal_from_a_server_whose_clock_agrees_is_not_retried() {
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(
-        400,
-        "RequestTimeExpired",
-        "Request time has been expired.",
-    ));
+    standin.push_reply(expired());
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["a"], None);
+    let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("FAILED  400  RequestTimeExpired: Request time has been expired."),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "FAILED  400  RequestTimeExpired: Request time has been expired.",
     );
     assert_eq!(sent(&standin), 1);
     assert!(!r.stderr.contains(" 0 seconds"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("warning: the server answered RequestTimeExpired, yet its Date agrees with the clock the request was signed with"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "warning: the server answered RequestTimeExpired, yet its Date agrees with the clock the request was signed with",
     );
 }
 
@@ -1063,7 +861,7 @@ fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
         let standin = StandIn::start();
         standin.push_reply(Reply::raw(200, "", "").with_raw_header(line));
         let home = Home::new();
-        let r = sls_retry(&home, &standin, &["--json", "a"], None);
+        let r = run(home.demo(&standin).args(["--json", "a"]), None);
         assert_eq!(r.code, 0, "{what}: {}\n{}", r.stdout, r.stderr);
         let batch = &r.json_lines()[0];
         assert_eq!(
@@ -1077,13 +875,9 @@ fn a_200_is_accepted_whatever_its_body_or_headers_hold_and_never_sent_again() {
     let standin = StandIn::start();
     standin.push_reply(Reply::raw(200, "text/plain", vec![b'x'; 17 * 1024 * 1024]));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["a"], None);
+    let r = run(home.demo(&standin).args(["a"]), None);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(
-        r.stdout.starts_with("batch 1/1   1 ids  ok      200"),
-        "{}",
-        r.stdout
-    );
+    assert_starts_with(&r.stdout, "batch 1/1   1 ids  ok      200");
     assert_eq!(sent(&standin), 1, "a 17 MiB body: sent again");
 }
 
@@ -1093,10 +887,9 @@ fn another_2xx_is_an_unexpected_status_and_not_retried() {
     standin.push_reply(Reply::raw(204, "", ""));
     standin.push_reply(Reply::raw(201, "", ""));
     let home = Home::new();
-    let r = sls_retry(
-        &home,
-        &standin,
-        &["--batch-size", "1", "--keep-going", "a", "b"],
+    let r = run(
+        home.demo(&standin)
+            .args(["--batch-size", "1", "--keep-going", "a", "b"]),
         None,
     );
     assert_eq!(r.code, 1, "{}", r.stdout);
@@ -1118,7 +911,7 @@ fn a_fractional_retry_after_is_honoured() {
     standin.push_reply(Reply::raw(503, "", "").with_header("Retry-After", "0.25"));
     standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1e3"));
     let home = Home::new();
-    let r = sls_retry(&home, &standin, &["-v", "a"], None);
+    let r = run(home.demo(&standin).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let waits: Vec<&str> = r
         .stderr

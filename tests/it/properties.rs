@@ -5,8 +5,8 @@
 //! characters, bidirectional overrides or invisible characters from a server on to a terminal,
 //! and never hand the signers a time they cannot write.
 //!
-//! `cargo test --test properties` runs a few hundred cases each; for a long fuzzing run:
-//! `PROPTEST_CASES=200000 cargo test --release --locked --test properties`.
+//! `cargo test --test it properties::` runs a few hundred cases each; for a long fuzzing run:
+//! `PROPTEST_CASES=200000 cargo test --release --locked --test it properties::`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,20 +1,15 @@
 //! The real binary against the loopback stand-in SLS: cleared environment, temporary HOME,
 //! assertions on exit status, stdout, stderr and what the server received.
 
-mod common;
-mod standin;
-
 use std::process::Stdio;
 
-use assert_cmd::Command;
-use common::{DEMO_ENV, Home, Run, demo_target, run as run_cmd};
 use serde_json::Value;
-use standin::{DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
+use standin::{DEMO_ENV, DEMO_KEY_ID, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
 
-/// `sls-retry` with nothing from the developer's machine: cleared env, empty temp HOME.
-fn command(home: &Home) -> Command {
-    home.command()
-}
+use crate::harness::{
+    Home, Run, assert_contains, assert_ends_with, assert_starts_with, demo_run, ids, in_terminal,
+    recent_failures, run, run_to,
+};
 
 /// Environment variables for a run.
 type Env<'a> = &'a [(&'a str, &'a str)];
@@ -23,22 +18,17 @@ type Env<'a> = &'a [(&'a str, &'a str)];
 /// empty pipe.
 fn run_with_env(standin: &StandIn, env: Env, args: &[&str], stdin: Option<&str>) -> Run {
     let home = Home::new();
-    run_cmd(
+    run(
         home.command()
             .envs(env.iter().copied())
-            .args(demo_target(standin))
+            .args(standin.demo_target())
             .args(args),
         stdin,
     )
 }
 
-fn run(standin: &StandIn, args: &[&str], stdin: Option<&str>) -> Run {
-    common::demo_run(standin, args, stdin)
-}
-
-fn ids(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("task-{i:03}")).collect()
-}
+/// Three one-ID batches, none sent again: one scripted reply each.
+const THREE_BATCHES_SENT_ONCE: &[&str] = &["--retries", "0", "--batch-size", "1", "a", "b", "c"];
 
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -52,7 +42,7 @@ fn batch_sizes(standin: &StandIn) -> Vec<usize> {
 fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
     let standin = StandIn::start();
     let all = ids(25);
-    let r = run(&standin, &strs(&all), None);
+    let r = demo_run(&standin, &strs(&all), None);
 
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(batch_sizes(&standin), [10, 10, 5]);
@@ -65,16 +55,8 @@ fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
 
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", r.stdout);
-    assert!(
-        lines[0].starts_with("batch 1/3  10 ids  ok      200  request "),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[2].starts_with("batch 3/3   5 ids  ok      200  request "),
-        "{}",
-        lines[2]
-    );
+    assert_starts_with(lines[0], "batch 1/3  10 ids  ok      200  request ");
+    assert_starts_with(lines[2], "batch 3/3   5 ids  ok      200  request ");
     assert_eq!(
         lines[3],
         "retried 25 of 25 task ids in 3 batches: 3 ok, 0 failed"
@@ -103,14 +85,14 @@ fn twenty_five_ids_go_as_10_10_5_over_one_connection() {
 fn batching_of_0_1_10_11_ids() {
     for (n, expected) in [(1, vec![1]), (10, vec![10]), (11, vec![10, 1])] {
         let standin = StandIn::start();
-        let r = run(&standin, &strs(&ids(n)), None);
+        let r = demo_run(&standin, &strs(&ids(n)), None);
         assert_eq!(r.code, 0, "{n}: {}", r.stderr);
         assert_eq!(batch_sizes(&standin), expected, "{n} ids");
     }
 
     // Zero ids (an empty pipe): nothing to do is success, and nothing is sent.
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some("# no failed tasks today\n"));
+    let r = demo_run(&standin, &[], Some("# no failed tasks today\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "nothing to retry\n");
     assert!(standin.requests().is_empty());
@@ -119,16 +101,16 @@ fn batching_of_0_1_10_11_ids() {
 #[test]
 fn batch_size_flag() {
     let standin = StandIn::start();
-    let r = run(&standin, &["--batch-size", "3"], Some(&ids(7).join("\n")));
+    let r = demo_run(&standin, &["--batch-size", "3"], Some(&ids(7).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(batch_sizes(&standin), [3, 3, 1]);
 
     for bad in ["0", "11", "x"] {
         let standin = StandIn::start();
-        let r = run(&standin, &["--batch-size", bad, "a"], None);
+        let r = demo_run(&standin, &["--batch-size", bad, "a"], None);
         assert_eq!(r.code, 2, "--batch-size {bad}");
-        assert!(r.stderr.starts_with("sls-retry: error: "), "{}", r.stderr);
-        assert!(r.stderr.contains("--batch-size"), "{}", r.stderr);
+        assert_starts_with(&r.stderr, "sls-retry: error: ");
+        assert_contains(&r.stderr, "--batch-size");
         assert!(standin.requests().is_empty());
     }
 }
@@ -136,7 +118,7 @@ fn batch_size_flag() {
 #[test]
 fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
     let standin = StandIn::start();
-    let r = run(
+    let r = demo_run(
         &standin,
         &[],
         Some("# failed tasks\ntask-a task-b\n\n  task-c\r\n"),
@@ -145,12 +127,12 @@ fn ids_from_a_pipe_from_dash_and_as_a_json_array() {
     assert_eq!(standin.accepted_ids(), ["task-a", "task-b", "task-c"]);
 
     let standin = StandIn::start();
-    let r = run(&standin, &["first", "-", "last"], Some("mid-1\nmid-2\n"));
+    let r = demo_run(&standin, &["first", "-", "last"], Some("mid-1\nmid-2\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["first", "mid-1", "mid-2", "last"]);
 
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some(r#"["j-1", "j-2", "任务-3"]"#));
+    let r = demo_run(&standin, &[], Some(r#"["j-1", "j-2", "任务-3"]"#));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["j-1", "j-2", "任务-3"]);
 }
@@ -164,7 +146,7 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
         "\u{feff}\n\n# exported 2026-11-29\n  # by hand\n[\"t-aaa\", \"t-bbb\"]",
     ] {
         let standin = StandIn::start();
-        let r = run(&standin, &[], Some(input));
+        let r = demo_run(&standin, &[], Some(input));
         assert_eq!(r.code, 0, "{input:?}: {}", r.stderr);
         assert_eq!(standin.accepted_ids(), ["t-aaa", "t-bbb"], "{input:?}");
     }
@@ -172,13 +154,13 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
     let standin = StandIn::start();
     let doc = r#"{"count": 2, "total": 2, "tasks": [{"id": "f-1", "taskStatus": "fail"},
         {"id": "s-1", "taskStatus": "success"}]}"#;
-    let r = run(&standin, &[], Some(&format!("# from aliyunlog\n{doc}")));
+    let r = demo_run(&standin, &[], Some(&format!("# from aliyunlog\n{doc}")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["f-1"]);
 
     // A JSON error still points at the right line of the input.
     let standin = StandIn::start();
-    let r = run(&standin, &[], Some("# ids\n# more\n[\"a\",\n  oops]"));
+    let r = demo_run(&standin, &[], Some("# ids\n# more\n[\"a\",\n  oops]"));
     r.assert_usage_error("line 4");
     assert!(standin.requests().is_empty());
 }
@@ -186,7 +168,7 @@ fn comments_and_a_bom_before_json_do_not_hide_the_format() {
 #[test]
 fn duplicates_are_dropped_with_one_warning() {
     let standin = StandIn::start();
-    let r = run(&standin, &["a", "b", "-"], Some("a\nc\nb\na\n"));
+    let r = demo_run(&standin, &["a", "b", "-"], Some("a\nc\nb\na\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
     assert_eq!(
@@ -200,7 +182,7 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
     let standin = StandIn::start();
     let mut input = ids(30).join("\n");
     input.push_str("\nbad\u{7}id\n");
-    let r = run(&standin, &[], Some(&input));
+    let r = demo_run(&standin, &[], Some(&input));
     assert_eq!(r.code, 2);
     assert_eq!(r.stdout, "");
     assert_eq!(
@@ -210,40 +192,21 @@ fn an_invalid_id_anywhere_means_nothing_is_sent() {
     );
     assert!(standin.requests().is_empty(), "nothing half-sent");
 
-    let r = run(&standin, &[], Some(r#"["ok", 42]"#));
+    let r = demo_run(&standin, &[], Some(r#"["ok", 42]"#));
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("stdin JSON element 2 is not a string"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "stdin JSON element 2 is not a string");
     assert!(standin.requests().is_empty());
 }
 
 #[test]
 fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
-    // `script` (util-linux) gives the program a pseudo-terminal as stdin.
+    // The run's stdin is a pseudo-terminal.
     let standin = StandIn::start();
-    let home = Home::new();
-    let cmdline = format!(
-        "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER}",
-        env!("CARGO_BIN_EXE_sls-retry"),
-        standin.endpoint()
-    );
-    let out = std::process::Command::new("script")
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .envs(DEMO_ENV)
-        .args(["-qec", &cmdline, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("`script` from util-linux runs");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{shown}");
-    assert!(
-        shown.contains("no task ids given; pass them as arguments, or pipe them in"),
-        "{shown}"
+    let r = in_terminal(&Home::new(), &standin, &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_contains(
+        &r.stdout,
+        "no task ids given; pass them as arguments, or pipe them in",
     );
     assert!(standin.requests().is_empty());
 }
@@ -251,13 +214,9 @@ fn no_ids_and_a_terminal_is_a_hint_not_a_hang() {
 #[test]
 fn json_report_lines_all_parse_with_the_spec_fields() {
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "internal server error",
-    ));
+    standin.push_reply(Reply::internal_error());
     // --retries 0: this test is about reporting a failure, not recovering from it.
-    let r = run(
+    let r = demo_run(
         &standin,
         &["--json", "--retries", "0"],
         Some(&ids(25).join(" ")),
@@ -324,12 +283,12 @@ fn json_report_lines_all_parse_with_the_spec_fields() {
 #[test]
 fn quiet_prints_nothing_and_the_exit_status_still_tells() {
     let standin = StandIn::start();
-    let r = run(&standin, &["-q", "a", "b"], None);
+    let r = demo_run(&standin, &["-q", "a", "b"], None);
     assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
 
     let standin = StandIn::start();
-    standin.push_reply(Reply::error(500, "InternalServerError", "boom"));
-    let r = run(&standin, &["-q", "--retries", "0", "a"], None);
+    standin.push_reply(Reply::internal_error());
+    let r = demo_run(&standin, &["-q", "--retries", "0", "a"], None);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""));
 }
 
@@ -339,25 +298,14 @@ fn documented_errors_are_reported_per_batch() {
     let standin = StandIn::start();
     let home = Home::new();
     let target = |project: &str, logstore: &str, shipper: &str| {
-        let out = command(&home)
-            .envs(DEMO_ENV)
-            .args([
-                "-e",
-                &standin.endpoint(),
-                "-p",
-                project,
-                "-l",
-                logstore,
-                "-s",
-                shipper,
-                "--json",
-                "t1",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let line: Value =
-            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        let mut cmd = home.command();
+        cmd.envs(DEMO_ENV).args(["-e", &standin.endpoint()]);
+        let r = run(
+            cmd.args(["-p", project, "-l", logstore, "-s", shipper, "--json", "t1"]),
+            None,
+        );
+        assert_eq!(r.code, 1);
+        let line = &r.json_lines()[0];
         (
             line["http_status"].as_u64().unwrap(),
             line["error_code"].as_str().unwrap().to_string(),
@@ -390,34 +338,18 @@ fn documented_errors_are_reported_per_batch() {
     );
 
     // The stand-in enforces the 10-id limit (our client never breaks it, so script the answer).
-    standin.push_reply(Reply::error(
-        400,
-        "ParameterInvalid",
-        "Each time allows 10 task retries only.",
-    ));
-    standin.push_reply(Reply::error(
-        500,
-        "InternalServerError",
-        "Internal server error.",
-    ));
-    let r = run(
-        &standin,
-        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
-        None,
-    );
+    standin.push_reply(Reply::too_many_ids());
+    standin.push_reply(Reply::internal_error());
+    let r = demo_run(&standin, THREE_BATCHES_SENT_ONCE, None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(
-        lines[0].contains(
-            "FAILED  400  ParameterInvalid: Each time allows 10 task retries only.  request "
-        ),
-        "{}",
-        lines[0]
+    assert_contains(
+        lines[0],
+        "FAILED  400  ParameterInvalid: Each time allows 10 task retries only.  request ",
     );
-    assert!(
-        lines[1].contains("FAILED  500  InternalServerError: Internal server error.  request "),
-        "{}",
-        lines[1]
+    assert_contains(
+        lines[1],
+        "FAILED  500  InternalServerError: Internal server error.  request ",
     );
     assert!(
         lines[2].contains("ok      200"),
@@ -439,11 +371,7 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
     ];
     let r = run_with_env(&standin, &wrong_secret, &["a"], None);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("FAILED  401  SignatureNotMatch"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "FAILED  401  SignatureNotMatch");
     assert!(standin.accepted_ids().is_empty());
 
     let unknown = [
@@ -452,22 +380,18 @@ fn the_stand_in_rejects_a_wrong_signature_and_unknown_keys() {
     ];
     let r = run_with_env(&standin, &unknown, &["a"], None);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("FAILED  401  Unauthorized"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "FAILED  401  Unauthorized");
 }
 
 #[test]
 fn a_server_clock_far_off_is_corrected_with_one_warning() {
     let standin = StandIn::builder().clock_skew_secs(3600).build();
-    let r = run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
+    let r = demo_run(&standin, &["--batch-size", "1", "a", "b", "c"], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(standin.accepted_ids(), ["a", "b", "c"]);
     // The first request learns the offset; the others are signed with it from the start.
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert!(lines[0].ends_with("(2 attempts)"), "{}", lines[0]);
+    assert_ends_with(lines[0], "(2 attempts)");
     assert!(!lines[1].contains("attempts"), "{}", lines[1]);
     assert_eq!(
         r.stderr.matches("warning: the local clock is").count(),
@@ -475,16 +399,8 @@ fn a_server_clock_far_off_is_corrected_with_one_warning() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("seconds behind the server's"),
-        "{}",
-        r.stderr
-    );
-    let expired = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
-        .count();
+    assert_contains(&r.stderr, "seconds behind the server's");
+    let expired = standin.refusals("RequestTimeExpired");
     assert_eq!(expired, 1);
 }
 
@@ -497,11 +413,7 @@ fn proxy_answers_without_json_are_reported_sanitized() {
         "<html><body><h1>502 Bad Gateway</h1>\u{1b}[31m</body></html>",
     ));
     standin.push_reply(Reply::raw(503, "", ""));
-    let r = run(
-        &standin,
-        &["--retries", "0", "--batch-size", "1", "a", "b", "c"],
-        None,
-    );
+    let r = demo_run(&standin, THREE_BATCHES_SENT_ONCE, None);
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
@@ -526,44 +438,27 @@ fn connection_refused_is_a_failed_batch_and_exit_1() {
         listener.local_addr().unwrap().port()
     }; // closed again: nothing listens there
     let home = Home::new();
-    let out = command(&home)
-        .envs(DEMO_ENV)
-        .args([
-            "-e",
-            &format!("http://127.0.0.1:{port}"),
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            "l",
-            "-s",
-            "s",
-            "a",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.starts_with("batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:"),
-        "{stdout}"
+    let mut cmd = home.command();
+    cmd.envs(DEMO_ENV)
+        .arg("-e")
+        .arg(format!("http://127.0.0.1:{port}"));
+    let r = run(
+        cmd.args(["-p", DEMO_PROJECT, "-l", "l", "-s", "s", "a"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_starts_with(
+        &r.stdout,
+        "batch 1/1   1 ids  FAILED  -    connection to http://127.0.0.1:",
     );
 }
 
 #[test]
 fn exit_2_for_usage_configuration_and_credentials_errors() {
     let standin = StandIn::start();
-    let endpoint = standin.endpoint();
-    let target = [
-        "-e",
-        endpoint.as_str(),
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ];
-    let with_target = |extra: &[&'static str]| [&target[..], extra].concat();
+    let target = standin.demo_target();
+    let with_target = |extra: &[&'static str]| [&strs(&target), extra].concat();
+    let words = |line: &'static str| line.split(' ').collect::<Vec<_>>();
     let cases: Vec<(Env, Vec<&str>, &str)> = vec![
         (
             &DEMO_ENV,
@@ -577,42 +472,22 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
         ),
         (
             &DEMO_ENV,
-            vec![
-                "-e",
-                "https://h.example/path",
-                "-p",
-                "p-1",
-                "-l",
-                "l",
-                "-s",
-                "s",
-                "a",
-            ],
+            words("-e https://h.example/path -p p-1 -l l -s s a"),
             "invalid endpoint 'https://h.example/path': a path",
         ),
         (
             &DEMO_ENV,
-            vec![
-                "-e",
-                "h.example",
-                "-p",
-                "Bad_Name",
-                "-l",
-                "l",
-                "-s",
-                "s",
-                "a",
-            ],
+            words("-e h.example -p Bad_Name -l l -s s a"),
             "invalid project name \"Bad_Name\"",
         ),
         (
             &DEMO_ENV,
-            vec!["-e", "h.example", "-l", "l", "-s", "s", "a"],
+            words("-e h.example -l l -s s a"),
             "no project given; pass -p/--project NAME",
         ),
         (
             &DEMO_ENV,
-            vec!["-p", "p-1", "-l", "l", "-s", "s", "a"],
+            words("-p p-1 -l l -s s a"),
             "no endpoint given; pass -e/--endpoint HOST",
         ),
         (
@@ -628,19 +503,15 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
     ];
     for (env, args, message) in cases {
         let home = Home::new();
-        let out = command(&home)
-            .envs(env.iter().copied())
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let r = run(home.command().envs(env.iter().copied()).args(&args), None);
+        let stderr = &r.stderr;
+        assert_eq!(r.code, 2, "{args:?}: {stderr}");
         assert!(
             stderr.starts_with("sls-retry: error: "),
             "{args:?}: {stderr}"
         );
         assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(r.stdout.is_empty(), "{args:?}");
     }
     assert!(standin.requests().is_empty(), "nothing was sent");
 }
@@ -648,36 +519,28 @@ fn exit_2_for_usage_configuration_and_credentials_errors() {
 #[test]
 fn dry_run_shows_the_plan_and_sends_nothing() {
     let standin = StandIn::start();
-    let r = run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
+    let r = demo_run(&standin, &["--dry-run"], Some(&ids(12).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(standin.requests().is_empty(), "dry run sent something");
-    assert!(
-        r.stdout.starts_with(&format!(
+    assert_starts_with(
+        &r.stdout,
+        &format!(
             "dry run: 12 task ids in 2 batches to {}; nothing is sent\n",
             standin.endpoint()
-        )),
-        "{}",
-        r.stdout
+        ),
     );
-    assert!(
-        r.stdout
-            .contains("\nbatch 2/2  2 ids: task-011 task-012\nPUT "),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "\nbatch 2/2  2 ids: task-011 task-012\nPUT ");
     assert!(r.stdout.contains(&format!(
         "Host: {DEMO_PROJECT}.127.0.0.1:{}\n",
         standin.port()
     )));
-    assert!(
-        r.stdout
-            .contains(&format!("Authorization: LOG {DEMO_KEY_ID}:<redacted>\n")),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        &format!("Authorization: LOG {DEMO_KEY_ID}:<redacted>\n"),
     );
     assert!(r.stdout.contains("[\"task-011\",\"task-012\"]"));
 
-    let r = run(&standin, &["--dry-run", "--json", "a"], None);
+    let r = demo_run(&standin, &["--dry-run", "--json", "a"], None);
     let lines = r.json_lines();
     assert_eq!(lines[0]["type"], "request");
     assert_eq!(
@@ -738,16 +601,7 @@ fn secrets_never_reach_any_output() {
     );
     for (args, r) in &runs {
         for secret in [SECRET, TOKEN, "wrong-token-do-not-print"] {
-            assert!(
-                !r.stdout.contains(secret),
-                "{args:?} stdout shows a secret:\n{}",
-                r.stdout
-            );
-            assert!(
-                !r.stderr.contains(secret),
-                "{args:?} stderr shows a secret:\n{}",
-                r.stderr
-            );
+            r.assert_hides(secret, &format!("{args:?}"));
         }
     }
     // The token was sent, and signed, on the accepted requests.
@@ -763,24 +617,19 @@ fn secrets_never_reach_any_output() {
 #[test]
 fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     let standin = StandIn::start();
-    let r = run(&standin, &["-v", "a"], None);
+    let r = demo_run(&standin, &["-v", "a"], None);
     assert_eq!(r.code, 0);
     let request_id = &standin.requests()[0].request_id;
-    assert!(
-        r.stderr.contains(&format!(
+    assert_contains(
+        &r.stderr,
+        &format!(
             "endpoint {} (Host {DEMO_PROJECT}.127.0.0.1:{})",
             standin.endpoint(),
             standin.port()
-        )),
-        "{}",
-        r.stderr
+        ),
     );
-    assert!(r.stderr.contains("-> 200 in "), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!("request id {request_id}")),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "-> 200 in ");
+    assert_contains(&r.stderr, &format!("request id {request_id}"));
     assert!(
         r.stderr.lines().all(|l| l.starts_with("sls-retry: ")),
         "{}",
@@ -792,33 +641,27 @@ fn verbose_shows_endpoint_request_ids_and_latency_on_stderr() {
     );
 }
 
-/// One run against `standin` with `stdout` as its standard output; stderr is captured.
-fn run_to(standin: &StandIn, stdout: Stdio, args: &[&str]) -> Run {
-    let home = Home::new();
-    let out = home
-        .demo_std(standin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .output()
-        .unwrap();
-    out.into()
+/// One run against `standin` with `stdout` as its standard output, and the PUTs it sent.
+fn run_to_counting_puts(standin: &StandIn, stdout: Stdio, args: &[&str]) -> (Run, usize) {
+    let puts = || {
+        (standin.requests().iter())
+            .filter(|q| q.method == "PUT")
+            .count()
+    };
+    let before = puts();
+    let r = run_to(Home::new().demo(standin).args(args), stdout);
+    (r, puts() - before)
 }
 
-fn puts(standin: &StandIn) -> usize {
-    (standin.requests().iter())
-        .filter(|q| q.method == "PUT")
-        .count()
+/// `--batch-size 1` and ten IDs: ten batches, for runs that stop sending.
+fn ten_batches() -> Vec<String> {
+    let flags = ["--batch-size", "1"].map(String::from);
+    flags.into_iter().chain(ids(10)).collect()
 }
 
 /// A stand-in with three failed tasks a minute old, for `--list` and `--failed`.
 fn three_failed_tasks() -> StandIn {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let tasks = ["t-1", "t-2", "t-3"].map(|id| standin::Task::new(id, "fail", now - 60));
-    StandIn::builder().tasks(tasks.to_vec()).build()
+    StandIn::builder().tasks(recent_failures(3)).build()
 }
 
 /// Every mode's report (task lines, the plan, batch lines, the found line) goes through one
@@ -827,11 +670,8 @@ fn three_failed_tasks() -> StandIn {
 #[test]
 fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
     let standin = three_failed_tasks();
-    let ten = ids(10);
-    let stops: Vec<&str> = ["--batch-size", "1"]
-        .into_iter()
-        .chain(strs(&ten))
-        .collect();
+    let ten = ten_batches();
+    let stops = strs(&ten);
     // (arguments, fewest and most PUTs): sending stops at the first line that cannot be
     // written; a batch already taken by the worker by then still goes.
     let cases: [(&[&str], usize, usize); 7] = [
@@ -845,12 +685,8 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
         (&["--failed", "--batch-size", "1"], 1, 2),
     ];
     for (args, fewest, most) in cases {
-        let before = puts(&standin);
-        let full = std::fs::File::options()
-            .write(true)
-            .open("/dev/full")
-            .unwrap();
-        let r = run_to(&standin, full.into(), args);
+        let full = std::fs::File::options().write(true).open("/dev/full");
+        let (r, sent) = run_to_counting_puts(&standin, full.unwrap().into(), args);
         assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
         assert!(
             r.stderr
@@ -858,7 +694,6 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
             "{args:?}: {}",
             r.stderr
         );
-        let sent = puts(&standin) - before;
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
     }
 }
@@ -868,11 +703,8 @@ fn a_report_that_cannot_be_written_is_exit_1_in_every_mode() {
 #[test]
 fn a_closed_stdout_stops_the_run_quietly() {
     let standin = three_failed_tasks();
-    let ten = ids(10);
-    let stops: Vec<&str> = ["--batch-size", "1"]
-        .into_iter()
-        .chain(strs(&ten))
-        .collect();
+    let ten = ten_batches();
+    let stops = strs(&ten);
     let cases: [(&[&str], i32, usize, usize); 4] = [
         (&["--list"], 0, 0, 0),
         (&["--dry-run", "a", "b"], 0, 0, 0),
@@ -880,12 +712,10 @@ fn a_closed_stdout_stops_the_run_quietly() {
         (&stops, 1, 1, 2),
     ];
     for (args, code, fewest, most) in cases {
-        let before = puts(&standin);
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let r = run_to(&standin, writer.into(), args);
+        let (r, sent) = run_to_counting_puts(&standin, writer.into(), args);
         assert_eq!((r.code, r.stderr.as_str()), (code, ""), "{args:?}");
-        let sent = puts(&standin) - before;
         assert!((fewest..=most).contains(&sent), "{args:?}: {sent} sent");
     }
 }
@@ -908,22 +738,17 @@ fn names_that_can_be_sent_reach_the_server() {
             .shipper(shipper)
             .build();
         let home = Home::new();
-        let endpoint = standin.endpoint();
-        let r = run_cmd(
-            home.command().envs(DEMO_ENV).args([
-                "-e",
-                &endpoint,
-                "--project",
-                project,
-                "--logstore",
-                logstore,
-                "--shipper",
-                shipper,
-                "id1",
-                "id2",
-            ]),
-            None,
-        );
+        let mut cmd = home.command();
+        cmd.envs(DEMO_ENV).args(["-e", &standin.endpoint()]);
+        cmd.args([
+            "--project",
+            project,
+            "--logstore",
+            logstore,
+            "--shipper",
+            shipper,
+        ]);
+        let r = run(cmd.args(["id1", "id2"]), None);
         assert_eq!(r.code, 0, "{project} {logstore} {shipper}: {}", r.stderr);
         assert_eq!(standin.accepted_ids(), ["id1", "id2"]);
         let sent = standin.requests();
@@ -965,7 +790,7 @@ fn names_that_would_change_the_host_or_the_path_are_usage_errors() {
         args[at] = format!("{flag}{name}");
         args[at + 1] = String::new();
         let args: Vec<&String> = args.iter().filter(|a| !a.is_empty()).collect();
-        let r = run_cmd(home.command().envs(DEMO_ENV).args(args), None);
+        let r = run(home.command().envs(DEMO_ENV).args(args), None);
         r.assert_usage_error(message);
     }
     assert!(standin.requests().is_empty(), "nothing was sent");
@@ -1008,13 +833,9 @@ fn usage_errors_are_one_line_and_name_what_is_wrong() {
         ),
     ];
     for (args, message) in cases {
-        let r = run(&standin, args, None);
+        let r = demo_run(&standin, args, None);
         r.assert_usage_error(message);
-        assert!(
-            r.stderr.ends_with("(see sls-retry --help)\n"),
-            "{}",
-            r.stderr
-        );
+        assert_ends_with(&r.stderr, "(see sls-retry --help)\n");
         assert_eq!(r.stdout, "", "{args:?}");
     }
     assert!(standin.requests().is_empty(), "nothing was sent");
@@ -1028,11 +849,11 @@ fn status_with_failed_is_a_usage_error() {
         .tasks(vec![standin::Task::new("t-1", "fail", 0)])
         .build();
     for status in ["all", "success", "fail"] {
-        let r = run(&standin, &["--failed", "--status", status], None);
+        let r = demo_run(&standin, &["--failed", "--status", status], None);
         r.assert_usage_error("'--failed' cannot be used with '--status <STATUS>'");
     }
     // Nor is it silently ignored when IDs are retried.
-    let r = run(&standin, &["--status", "all", "t-1"], None);
+    let r = demo_run(&standin, &["--status", "all", "t-1"], None);
     r.assert_usage_error("'--status <STATUS>' cannot be used with '[TASK_ID]...'");
     assert!(standin.requests().is_empty(), "nothing was sent");
 }

@@ -1,12 +1,16 @@
-//! Credentials and settings from every place an SLS operator keeps them (SPEC 2.2), end to end:
-//! the real binary, a temporary HOME, a cleared environment, and the stand-in checking the
-//! signature, the STS token and (for v4) the region it was signed for.
+//! Credentials and settings from every place an SLS operator keeps them, end to end: the real
+//! binary, a temporary HOME, a cleared environment, and the stand-in checking the signature, the
+//! STS token and (for v4) the region it was signed for.
 
-mod common;
-mod standin;
+use std::path::Path;
+use std::process::Stdio;
 
-use common::{Home, Run, run};
-use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+use standin::StandIn;
+
+use crate::harness::{
+    Background, Home, Run, assert_contains, assert_ends_with, assert_starts_with, ended, patiently,
+    run, set_mode, target_toml,
+};
 
 const SECRET: &str = "secret-value-never-printed";
 const TOKEN: &str = "sts-token-never-printed";
@@ -19,27 +23,34 @@ fn standin() -> StandIn {
         .build()
 }
 
-/// A profile file with the stand-in as endpoint and the demo target.
-fn target_toml(standin: &StandIn) -> String {
+/// The STS account's credentials as a credentials command prints them.
+fn sts_json() -> String {
     format!(
-        "endpoint = \"{}\"\nproject = \"{DEMO_PROJECT}\"\nlogstore = \"{DEMO_LOGSTORE}\"\nshipper = \"{DEMO_SHIPPER}\"\n",
-        standin.endpoint()
+        r#"{{"mode": "StsToken", "access_key_id": "STS.id", "access_key_secret": "{SECRET}", "sts_token": "{TOKEN}"}}"#
     )
 }
 
-fn target_args(standin: &StandIn) -> Vec<String> {
-    [
-        "-e",
-        &standin.endpoint(),
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        DEMO_SHIPPER,
-    ]
-    .map(String::from)
-    .to_vec()
+/// Profile `name` with the static account's keys and the demo target of `standin`.
+fn static_profile(name: &str, standin: &StandIn) -> String {
+    format!(
+        "[{name}]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
+        target_toml(standin)
+    )
+}
+
+/// The stand-in, and a home whose profile file holds `static_profile(name)`.
+fn with_static_profile(name: &str) -> (StandIn, Home) {
+    let (standin, home) = (standin(), Home::new());
+    home.profile_file(&static_profile(name, &standin));
+    (standin, home)
+}
+
+/// `-v` said that each of `settings` came from profile `profile` of `file`.
+fn assert_from_profile(r: &Run, settings: &[&str], profile: &str, file: &Path) {
+    let from = format!("from profile \"{profile}\" ({})", file.display());
+    for setting in settings {
+        assert_contains(&r.stderr, &format!("sls-retry: {setting} {from}"));
+    }
 }
 
 /// The last request the stand-in accepted carried this key id and (or no) token.
@@ -59,12 +70,7 @@ fn assert_signed_by(standin: &StandIn, key_id: &str, token: Option<&str>) {
 
 #[test]
 fn a_cron_line_with_only_a_profile_name() {
-    let standin = standin();
-    let home = Home::new();
-    home.profile_file(&format!(
-        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
-        target_toml(&standin)
-    ));
+    let (standin, home) = with_static_profile("prod");
     let r = run(
         home.command().args(["--profile", "prod", "-v", "t1", "t2"]),
         None,
@@ -73,21 +79,14 @@ fn a_cron_line_with_only_a_profile_name() {
     assert_eq!(standin.accepted_ids(), ["t1", "t2"]);
     assert_signed_by(&standin, "static-id", None);
     let config = home.path().join(".config/sls-retry/config.toml");
-    let from = format!("from profile \"prod\" ({})", config.display());
-    for setting in ["project", "logstore", "shipper", "endpoint"] {
-        assert!(
-            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
-            "{setting}: {}",
-            r.stderr
-        );
-    }
-    assert!(
-        r.stderr.contains(&format!(
+    let target = ["project", "logstore", "shipper", "endpoint"];
+    assert_from_profile(&r, &target, "prod", &config);
+    assert_contains(
+        &r.stderr,
+        &format!(
             "sls-retry: credentials from profile \"prod\" in {}",
             config.display()
-        )),
-        "{}",
-        r.stderr
+        ),
     );
     r.assert_hides(SECRET, "-v with a profile");
 
@@ -102,12 +101,7 @@ fn a_cron_line_with_only_a_profile_name() {
 
 #[test]
 fn the_default_profile_and_the_environment_in_their_order() {
-    let standin = standin();
-    let home = Home::new();
-    home.profile_file(&format!(
-        "[default]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}",
-        target_toml(&standin)
-    ));
+    let (standin, home) = with_static_profile("default");
     // The environment beats the default profile ...
     let r = run(
         home.command()
@@ -119,7 +113,10 @@ fn the_default_profile_and_the_environment_in_their_order() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_signed_by(&standin, "STS.id", Some(TOKEN));
-    assert!(r.stderr.contains("credentials from environment (ALICLOUD_ACCESS_KEY_ID, ALICLOUD_ACCESS_KEY_SECRET, ALICLOUD_SECURITY_TOKEN)"), "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "credentials from environment (ALICLOUD_ACCESS_KEY_ID, ALICLOUD_ACCESS_KEY_SECRET, ALICLOUD_SECURITY_TOKEN)",
+    );
     r.assert_hides(SECRET, "env");
     r.assert_hides(TOKEN, "env");
 
@@ -133,10 +130,7 @@ fn the_default_profile_and_the_environment_in_their_order() {
 fn the_aliyun_cli_config_in_each_mode() {
     let standin = standin();
     let home = Home::new();
-    let external = home.script(
-        "print-creds",
-        &format!("echo '{{\"mode\": \"StsToken\", \"access_key_id\": \"STS.id\", \"access_key_secret\": \"{SECRET}\", \"sts_token\": \"{TOKEN}\"}}'"),
-    );
+    let external = home.script("print-creds", &format!("echo '{}'", sts_json()));
     home.aliyun_config(&format!(
         r#"{{"current": "ak", "profiles": [
             {{"name": "ak", "mode": "AK", "access_key_id": "static-id", "access_key_secret": "{SECRET}", "region_id": "cn-hangzhou"}},
@@ -145,18 +139,13 @@ fn the_aliyun_cli_config_in_each_mode() {
         ]}}"#,
         external.display()
     ));
-    let target = target_args(&standin);
+    let target = standin.demo_target();
 
     // A user who ran `aliyun configure` needs nothing else.
     let r = run(home.command().args(&target).args(["-v", "a"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_signed_by(&standin, "static-id", None);
-    assert!(
-        r.stderr
-            .contains("credentials from aliyun CLI profile \"ak\""),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "credentials from aliyun CLI profile \"ak\"");
     r.assert_hides(SECRET, "aliyun AK");
 
     for (profile, key_id) in [("sts", "STS.id"), ("ext", "STS.id")] {
@@ -184,7 +173,7 @@ fn ecs_ram_role_credentials_from_the_metadata_service() {
     let r = run(
         home.command()
             .env("SLS_RETRY_ECS_METADATA_URL", standin.endpoint())
-            .args(target_args(&standin))
+            .args(standin.demo_target())
             .args(["-vv", "a", "b"]),
         None,
     );
@@ -204,12 +193,7 @@ fn ecs_ram_role_credentials_from_the_metadata_service() {
         ],
         "role looked up, then its credentials, with an IMDSv2 token"
     );
-    assert!(
-        r.stderr
-            .contains("credentials from aliyun CLI profile \"ecs\""),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "credentials from aliyun CLI profile \"ecs\"");
     r.assert_hides(SECRET, "EcsRamRole");
     r.assert_hides(TOKEN, "EcsRamRole");
 }
@@ -220,7 +204,7 @@ fn credentials_command_keeps_the_secret_off_disk() {
     let home = Home::new();
     let script = home.script(
         "creds.sh",
-        &format!("cat >/dev/null; printf '{{\"mode\":\"StsToken\",\"access_key_id\":\"STS.id\",\"access_key_secret\":\"{SECRET}\",\"sts_token\":\"{TOKEN}\"}}'"),
+        &format!("cat >/dev/null; printf '{}'", sts_json()),
     );
     home.profile_file(&format!(
         "[default]\ncredentials_command = \"{}\"\n{}",
@@ -230,11 +214,7 @@ fn credentials_command_keeps_the_secret_off_disk() {
     // The IDs come on stdin; the command must not swallow them (its stdin is closed).
     let r = run(home.command().args(["--dry-run"]), Some("id-1\nid-2\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("x-acs-security-token: <redacted>"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "x-acs-security-token: <redacted>");
     r.assert_hides(SECRET, "dry run");
     r.assert_hides(TOKEN, "dry run");
     let r = run(&mut home.command(), Some("id-1\nid-2\n"));
@@ -254,17 +234,16 @@ fn signature_v4_end_to_end() {
         ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET),
     ];
     let home = Home::new();
-    let r = run(
-        home.command().envs(env).args(target_args(&standin)).args([
-            "--signature-version",
-            "4",
-            "--region",
-            "cn-hangzhou",
-            "-v",
-            "a",
-        ]),
-        None,
-    );
+    let signed_for = |region: &str, args: &[&str]| {
+        let mut cmd = home.command();
+        cmd.envs(env).args(standin.demo_target());
+        run(
+            cmd.args(["--signature-version", "4", "--region", region])
+                .args(args),
+            None,
+        )
+    };
+    let r = signed_for("cn-hangzhou", &["-v", "a"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let req = standin.requests().pop().unwrap();
     assert_eq!((req.status, req.signature_version), (200, 4));
@@ -274,25 +253,12 @@ fn signature_v4_end_to_end() {
             .starts_with("SLS4-HMAC-SHA256 Credential=static-id/")
     );
     assert_eq!(req.header("x-log-signaturemethod"), None);
-    assert!(
-        r.stderr.contains("signature v4 (cn-hangzhou)"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "signature v4 (cn-hangzhou)");
 
     // Signed for the wrong region: the stand-in refuses, so the test above can fail.
-    let r = run(
-        home.command().envs(env).args(target_args(&standin)).args([
-            "--signature-version",
-            "4",
-            "--region",
-            "cn-beijing",
-            "a",
-        ]),
-        None,
-    );
+    let r = signed_for("cn-beijing", &["a"]);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("FAILED  401"), "{}", r.stdout);
+    assert_contains(&r.stdout, "FAILED  401");
 
     // From a profile, with an STS token.
     let standin = StandIn::builder()
@@ -379,30 +345,30 @@ fn warnings_for_a_world_readable_secret_and_plain_http() {
     let file = home.profile_file(&format!(
         "[default]\naccess_key_id = \"k\"\naccess_key_secret = \"{SECRET}\"\n"
     ));
-    common::set_mode(&file, 0o644);
-    let r = run(
-        home.command().args([
-            "-e",
-            "http://sls.example.com",
-            "-p",
-            "p-1",
-            "-l",
-            "l",
-            "-s",
-            "s",
-            "--dry-run",
-            "id",
-        ]),
-        None,
-    );
+    set_mode(&file, 0o644);
+    let mut cmd = home.command();
+    cmd.args([
+        "-e",
+        "http://sls.example.com",
+        "-p",
+        "p-1",
+        "-l",
+        "l",
+        "-s",
+        "s",
+    ]);
+    let r = run(cmd.args(["--dry-run", "id"]), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("sls-retry: warning: profile file {} holds secrets and is readable by others (mode 644); run: chmod 600", file.display())), "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "sls-retry: warning: sending signed requests over plain http to http://sls.example.com"
+    assert_contains(
+        &r.stderr,
+        &format!(
+            "sls-retry: warning: profile file {} holds secrets and is readable by others (mode 644); run: chmod 600",
+            file.display()
         ),
-        "{}",
-        r.stderr
+    );
+    assert_contains(
+        &r.stderr,
+        "sls-retry: warning: sending signed requests over plain http to http://sls.example.com",
     );
     r.assert_hides(SECRET, "warnings");
 }
@@ -430,10 +396,8 @@ fn profile_numbers_out_of_bounds_or_of_the_wrong_type_are_exit_2() {
         ("batch_size", "99999999999999999999"),
         ("batch_size", "1979-05-27"),
     ] {
-        let file = home.profile_file(&format!(
-            "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}{key} = {value}\n",
-            target_toml(&standin)
-        ));
+        let profile = static_profile("prod", &standin);
+        let file = home.profile_file(&format!("{profile}{key} = {value}\n"));
         let r = run(home.command().args(["--profile", "prod", "a"]), None);
         let what = format!("{key} = {value}");
         r.assert_usage_error(&format!("invalid profile file {}", file.display()));
@@ -450,9 +414,8 @@ fn profile_numbers_are_the_flags_defaults() {
     let standin = standin();
     let home = Home::new();
     let file = home.profile_file(&format!(
-        "[prod]\naccess_key_id = \"static-id\"\naccess_key_secret = \"{SECRET}\"\n{}\
-         timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
-        target_toml(&standin)
+        "{}timeout = 20\nretries = 2\njobs = 2\nbatch_size = 3\n",
+        static_profile("prod", &standin)
     ));
     let ids: Vec<String> = (1..=7).map(|i| format!("t-{i}")).collect();
     let r = run(
@@ -464,14 +427,8 @@ fn profile_numbers_are_the_flags_defaults() {
     let mut sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, [1, 3, 3], "batch_size from the profile");
-    let from = format!("from profile \"prod\" ({})", file.display());
-    for setting in ["timeout", "retries", "jobs", "batch size"] {
-        assert!(
-            r.stderr.contains(&format!("sls-retry: {setting} {from}")),
-            "{setting}: {}",
-            r.stderr
-        );
-    }
+    let numbers = ["timeout", "retries", "jobs", "batch size"];
+    assert_from_profile(&r, &numbers, "prod", &file);
 
     // A flag wins over the profile.
     let r = run(
@@ -489,16 +446,8 @@ fn profile_numbers_are_the_flags_defaults() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let sizes: Vec<usize> = standin.accepted().iter().map(Vec::len).collect();
     assert_eq!(sizes[3..], [5, 2], "--batch-size beats the profile");
-    assert!(
-        r.stderr.contains("sls-retry: batch size from flag"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("sls-retry: jobs from flag"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "sls-retry: batch size from flag");
+    assert_contains(&r.stderr, "sls-retry: jobs from flag");
 }
 
 /// A credentials command may carry a secret in its own text (`printf '{...secret...}'`): errors
@@ -543,11 +492,9 @@ fn credentials_command_errors_name_the_profile_and_key_never_the_command() {
     home.profile_file("[default]\ncredentials_command = \"/nonexistent/helper\"\n");
     let r = run(home.command().args(target), None);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .ends_with("key credentials_command: the command failed (exit status: 127)\n"),
-        "{}",
-        r.stderr
+    assert_ends_with(
+        &r.stderr,
+        "key credentials_command: the command failed (exit status: 127)\n",
     );
 }
 
@@ -572,38 +519,15 @@ fn credentials_command_output_over_1_mib_is_an_error() {
 /// The pid a command wrote into `path`, once it is there.
 #[cfg(unix)]
 fn wait_for_pid(path: &std::path::Path) -> u32 {
-    for _ in 0..1000 {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("{} was never written", path.display());
-}
-
-/// Has process `pid` ended? A zombie counts: it runs no more, and only its reaper is left to
-/// collect it.
-#[cfg(unix)]
-fn ended(pid: u32) -> bool {
-    for _ in 0..500 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat)
-                if stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z') =>
-            {
-                return true;
-            }
-            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-        }
-    }
-    false
+    let mut pid = None;
+    let written = patiently(|| {
+        pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        pid.is_some()
+    });
+    assert!(written, "{} was never written", path.display());
+    pid.unwrap()
 }
 
 /// SIGTERM while the credentials command runs: the command and everything it started are
@@ -611,7 +535,6 @@ fn ended(pid: u32) -> bool {
 #[cfg(unix)]
 #[test]
 fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
-    use std::process::{Command, Stdio};
     let standin = standin();
     let home = Home::new();
     let dir = home.path().display().to_string();
@@ -624,43 +547,27 @@ fn sigterm_while_the_credentials_command_runs_kills_its_group_and_exits_143() {
         script.display(),
         target_toml(&standin)
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sls-retry"))
-        .env_clear()
-        .env("HOME", home.path())
-        .current_dir(home.path())
-        .arg("id")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = Background::spawn(home.command().arg("id"), Stdio::null());
     let background = wait_for_pid(&home.path().join("bg.pid"));
     let shell = wait_for_pid(&home.path().join("sh.pid"));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // Patience, not a timing assertion: a run that ignores the signal would wait 60 s.
-    let mut waited = 0;
-    while child.try_wait().unwrap().is_none() {
-        if waited == 1000 {
-            let _ = child.kill();
-            let _ = Command::new("kill")
-                .args(["-KILL", &background.to_string(), &shell.to_string()])
-                .status();
-            panic!("sls-retry did not end after SIGTERM");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        waited += 1;
+    run.signal("-TERM");
+    if !run.ends() {
+        // A run that ignores the signal would wait 60 s; leave nothing behind.
+        let pids = [background.to_string(), shell.to_string()];
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(pids)
+            .status();
     }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.starts_with("sls-retry: error: "), "{stderr}");
-    assert!(stderr.contains("key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(out.stdout.is_empty());
+    let r = run.finish();
+    assert_eq!(r.code, 143, "{}", r.stderr);
+    assert_starts_with(&r.stderr, "sls-retry: error: ");
+    assert_contains(
+        &r.stderr,
+        "key credentials_command: interrupted by SIGTERM while the command ran; nothing was sent",
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
     assert!(ended(shell), "the command's shell is gone");
     assert!(
         ended(background),

@@ -2,23 +2,17 @@
 //! order, the pool backing off together when throttled; large inputs; the progress bar only on a
 //! terminal. Counted at the stand-in (connections, peak concurrency), never timed.
 
-mod common;
-mod standin;
-
 use std::time::Duration;
 
-use common::{DEMO_ENV, Home, demo_run as sls_retry, run, target_with_shipper};
-use standin::{DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, Reply, StandIn};
+use standin::{DEMO_ENV, Reply, StandIn};
 
-fn ids(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("t{i:06}")).collect()
-}
+use crate::harness::{Home, demo_run, ids, in_terminal, run};
 
 #[test]
 fn jobs_n_uses_n_connections_at_once_and_reports_in_input_order() {
     let standin = StandIn::builder().delay(Duration::from_millis(100)).build();
     let all = ids(40);
-    let r = sls_retry(
+    let r = demo_run(
         &standin,
         &["--jobs", "4", "--batch-size", "1", "--json"],
         Some(&all.join("\n")),
@@ -60,7 +54,7 @@ fn jobs_n_uses_n_connections_at_once_and_reports_in_input_order() {
 #[test]
 fn one_worker_uses_one_connection() {
     let standin = StandIn::builder().delay(Duration::from_millis(20)).build();
-    let r = sls_retry(&standin, &["--batch-size", "1"], Some(&ids(10).join("\n")));
+    let r = demo_run(&standin, &["--batch-size", "1"], Some(&ids(10).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!((standin.connections(), standin.peak_concurrency()), (1, 1));
 }
@@ -118,7 +112,7 @@ fn a_request_without_an_answer_has_the_host_looked_up_again() {
 #[test]
 fn more_jobs_than_batches_opens_no_idle_connections() {
     let standin = StandIn::start();
-    let r = sls_retry(&standin, &["--jobs", "8"], Some(&ids(25).join("\n")));
+    let r = demo_run(&standin, &["--jobs", "8"], Some(&ids(25).join("\n")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         standin.connections() <= 3,
@@ -131,7 +125,7 @@ fn more_jobs_than_batches_opens_no_idle_connections() {
 fn throttling_pauses_the_whole_pool() {
     let standin = StandIn::builder().delay(Duration::from_millis(50)).build();
     standin.push_reply(Reply::raw(429, "", "").with_header("Retry-After", "1"));
-    let r = sls_retry(
+    let r = demo_run(
         &standin,
         &["--jobs", "4", "--batch-size", "1"],
         Some(&ids(16).join("\n")),
@@ -165,7 +159,7 @@ fn a_stop_error_under_jobs_still_reports_every_batch_once() {
     let r = run(
         home.command()
             .envs(DEMO_ENV)
-            .args(target_with_shipper(&standin, "nope"))
+            .args(standin.target_with_shipper("nope"))
             .args(["--jobs", "4", "--batch-size", "1", "--json"]),
         Some(&ids(30).join("\n")),
     );
@@ -187,7 +181,7 @@ fn a_stop_error_under_jobs_still_reports_every_batch_once() {
 fn a_hundred_thousand_ids_from_stdin() {
     let standin = StandIn::start();
     let input = ids(100_000).join("\n");
-    let r = sls_retry(&standin, &["--dry-run", "--json"], Some(&input));
+    let r = demo_run(&standin, &["--dry-run", "--json"], Some(&input));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 10_000);
     assert!(standin.requests().is_empty());
@@ -199,25 +193,15 @@ fn the_progress_bar_appears_on_a_terminal_only() {
     // run a terminal for stdout and stderr.
     let standin = StandIn::builder().delay(Duration::from_millis(10)).build();
     let home = Home::new();
-    let cmdline = format!(
-        "'{}' -e {} -p {DEMO_PROJECT} -l {DEMO_LOGSTORE} -s {DEMO_SHIPPER} --batch-size 1 {}",
-        env!("CARGO_BIN_EXE_sls-retry"),
-        standin.endpoint(),
-        ids(12).join(" ")
-    );
+    let all = ids(12);
     let shown = |extra: &str| {
-        let out = std::process::Command::new("script")
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", "/usr/bin:/bin")
-            .env("TERM", "xterm")
-            .envs(DEMO_ENV)
-            .args(["-qec", &format!("{cmdline} {extra}"), "/dev/null"])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let args: Vec<&str> = ["--batch-size", "1", extra]
+            .into_iter()
+            .chain(all.iter().map(String::as_str))
+            .collect();
+        let r = in_terminal(&home, &standin, &args);
+        assert_eq!(r.code, 0);
+        r.stdout
     };
     assert!(shown("").contains("/12 batches"), "a bar on a terminal");
     assert!(!shown("--json").contains("batches  "), "no bar with --json");
@@ -233,7 +217,7 @@ fn every_worker_refused_for_a_skewed_clock_is_corrected_and_retried() {
         .delay(Duration::from_millis(100))
         .build();
     let all = ids(8);
-    let r = sls_retry(
+    let r = demo_run(
         &standin,
         &["--jobs", "4", "--batch-size", "1"],
         Some(&all.join("\n")),
@@ -243,11 +227,7 @@ fn every_worker_refused_for_a_skewed_clock_is_corrected_and_retried() {
     let mut accepted = standin.accepted_ids();
     accepted.sort();
     assert_eq!(accepted, all, "each accepted once");
-    let refused = standin
-        .requests()
-        .iter()
-        .filter(|q| q.error_code.as_deref() == Some("RequestTimeExpired"))
-        .count();
+    let refused = standin.refusals("RequestTimeExpired");
     assert_eq!(refused, 4, "one per worker, before the first correction");
     assert_eq!(
         r.stderr.matches("warning: the local clock is").count(),

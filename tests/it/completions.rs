@@ -6,24 +6,19 @@ use std::path::Path;
 use clap::ValueEnum;
 use sls_retry::cli::Generate;
 
+use crate::harness::{Home, run};
+
 const BLESS: &str = "SLS_RETRY_BLESS";
 
 fn generate(kind: &str) -> Vec<u8> {
-    let home = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sls-retry"))
-        .env_clear()
-        .env("HOME", home.path())
-        .args(["--generate", kind])
-        .output()
-        .unwrap();
+    let r = run(Home::new().command().args(["--generate", kind]), None);
     assert_eq!(
-        out.status.code(),
-        Some(0),
+        r.code, 0,
         "--generate {kind} needs no credentials or target"
     );
-    assert!(out.stderr.is_empty());
-    assert!(!out.stdout.is_empty());
-    out.stdout
+    assert!(r.stderr.is_empty());
+    assert!(!r.stdout.is_empty());
+    r.stdout.into_bytes()
 }
 
 #[test]
@@ -50,7 +45,7 @@ fn checked_in_completions_and_man_page_are_current() {
     }
     assert!(
         stale.is_empty(),
-        "completions/ is stale; regenerate everything with\n  {BLESS}=1 cargo test --locked --test completions\nor file by file:\n{}",
+        "completions/ is stale; regenerate everything with\n  {BLESS}=1 cargo test --locked --test it completions\nor file by file:\n{}",
         stale.join("\n")
     );
 }

@@ -1,6 +1,7 @@
 //! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
-// The v1 check is written here from the SPEC, apart from src/sign, so it is an independent witness;
-// tests::official_sdk_vectors_verify ties it to the official SDK's own signatures.
+// The v1 check is written here from the service's documentation, apart from src/sign, so it is an
+// independent witness; standin_selftest::official_sdk_vectors_verify (tests/it) ties it to the
+// official SDK's own signatures.
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,9 +16,9 @@ use super::http::{Request, Response, Wire};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
 use super::{Recorded, Reply, Shared, listing, metadata, v4};
 
-/// How far the request's Date may be from the server clock (SPEC 1.3).
+/// How far the request's Date may be from the server clock before SLS refuses it.
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Task ids per RetryShipperTask call (SPEC 1.1).
+/// Task ids per RetryShipperTask call, at the most.
 const MAX_IDS: usize = 10;
 
 /// The projects, logstores, shippers and accounts that exist, the region, the ECS instance, and the server clock.
@@ -270,7 +271,7 @@ fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
         ("x-log-apiversion", "0.6.0", "APIVersion"),
         ("x-log-signaturemethod", "hmac-sha1", "SignatureMethod"),
     ];
-    // v4 requests carry no x-log-signaturemethod (SPEC 1.5).
+    // v4 requests carry no x-log-signaturemethod (the official SDKs send none).
     let v1_only = |name: &str| name == "x-log-signaturemethod";
     for (name, wanted, code) in fixed.into_iter().filter(|f| version == 1 || !v1_only(f.0)) {
         let (code, message) = match request.header(name) {
@@ -439,7 +440,7 @@ fn check_date(world: &World, request: &Request, version: u8, now: SystemTime) ->
     Ok(())
 }
 
-/// `Date`, or `x-log-date` when a proxy dropped `Date` (the reason SDKs send it, SPEC 1.4).
+/// `Date`, or `x-log-date` when a proxy dropped `Date` (the reason SDKs send it).
 fn request_date(request: &Request) -> Option<&str> {
     let date = request.header("date");
     date.or_else(|| request.header("x-log-date"))
@@ -459,13 +460,12 @@ fn task_ids(body: &[u8]) -> Result<Vec<String>, Reply> {
         return fail(400, "PostBodyInvalid", message);
     };
     if ids.len() > MAX_IDS {
-        let message = "Each time allows 10 task retries only.";
-        return fail(400, "ParameterInvalid", message);
+        return Err(Reply::too_many_ids());
     }
     Ok(ids)
 }
 
-/// SPEC 1.4, rebuilt from what was received.
+/// The v1 string to sign, rebuilt from what was received.
 pub(super) fn string_to_sign(request: &Request) -> String {
     let header = |name| request.header(name).unwrap_or("");
     let mut sts = format!("{}\n", request.method);
@@ -515,14 +515,15 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// base64(HMAC-SHA1(secret, string to sign)), the part after `LOG {key id}:`.
-pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
+pub fn sign(secret: &str, string_to_sign: &str) -> String {
     let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.as_bytes());
     let mut mac = mac.expect("HMAC takes keys of any length");
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-pub(crate) fn md5_hex(body: &[u8]) -> String {
+/// Content-MD5 as SLS wants it: upper-case hex.
+pub fn md5_hex(body: &[u8]) -> String {
     let digest = Md5::digest(body);
     digest.iter().map(|byte| format!("{byte:02X}")).collect()
 }

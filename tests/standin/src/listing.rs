@@ -1,4 +1,4 @@
-//! GetShipperStatus as the stand-in answers it (SPEC 1.2): the tasks it holds, deterministic generated sets, the query's checks, and pages.
+//! GetShipperStatus as the stand-in answers it: the tasks it holds, deterministic generated sets, the query's checks, and pages.
 // Where SLS documents nothing the choices are ours: newest first (then by id), pages never longer than
 // `max_page`, an empty parameter counts as absent, and `from` is refused when it is even one second
 // older than 48 hours before the server clock, so a client must keep its window inside.
@@ -11,9 +11,9 @@ use super::http::Request;
 use super::sls::query_pairs;
 use super::{Reply, Shared};
 
-/// How far back `from` may reach (SPEC 1.2).
+/// How far back `from` may reach: the service lists the last 48 hours.
 pub(super) const WINDOW_SECS: i64 = 48 * 3600;
-/// The largest `size` (SPEC 1.2) and the default page limit.
+/// The largest `size` the service takes, and the default page limit.
 pub(super) const MAX_SIZE: usize = 500;
 const DEFAULT_SIZE: usize = 100;
 /// Generated sets reach this far back, so some of their tasks are outside the window.

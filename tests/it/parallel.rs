@@ -63,7 +63,7 @@ fn one_worker_uses_one_connection() {
 /// lookup per batch would also be a thread per batch: the lookup runs on a thread of its own, to
 /// be abandoned at the timeout.
 fn lookups(standin: &StandIn, n: usize, jobs: &str) -> Vec<String> {
-    let r = sls_retry(
+    let r = demo_run(
         standin,
         &["-v", "--batch-size", "1", "--jobs", jobs],
         Some(&ids(n).join("\n")),

@@ -30,9 +30,9 @@ struct BatchRecord<'a> {
     elapsed_ms: u128,
 }
 
-#[derive(Serialize)]
-struct SummaryRecord {
-    r#type: &'static str,
+/// The run's counts so far; the summary line is this, and the time taken.
+#[derive(Serialize, Default)]
+struct Tally {
     ids: usize,
     batches: usize,
     ok: usize,
@@ -42,6 +42,13 @@ struct SummaryRecord {
     /// Only when some were: task IDs from the service that could not be sent back.
     #[serde(skip_serializing_if = "is_zero")]
     skipped: usize,
+}
+
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    tally: &'a Tally,
     elapsed_ms: u128,
 }
 
@@ -68,14 +75,7 @@ pub enum Found {
 pub struct Reporter<W: Write> {
     out: W,
     output: Output,
-    ids: usize,
-    batches: usize,
-    ok: usize,
-    failed: usize,
-    not_sent: usize,
-    accepted_ids: usize,
-    /// Task IDs from the service left out because they could not be sent back.
-    skipped: usize,
+    tally: Tally,
     /// The GetShipperStatus requests that found the IDs, when a listing did.
     listing_requests: Option<usize>,
     /// Stdout is gone: either the reader went away (e.g. `| head`), which is its choice, or
@@ -89,13 +89,11 @@ impl<W: Write> Reporter<W> {
         Reporter {
             out,
             output,
-            ids,
-            batches,
-            ok: 0,
-            failed: 0,
-            not_sent: 0,
-            accepted_ids: 0,
-            skipped: 0,
+            tally: Tally {
+                ids,
+                batches,
+                ..Tally::default()
+            },
             listing_requests: None,
             closed: false,
             write_failed: false,
@@ -105,12 +103,12 @@ impl<W: Write> Reporter<W> {
     /// Task IDs from the service that were left out (each already warned about): counted in the
     /// summary, and they make the run a failure.
     pub fn skipped(&mut self, skipped: usize) {
-        self.skipped = skipped;
+        self.tally.skipped = skipped;
     }
 
     /// `12 ok, 1 failed`: the batches so far, for a progress line.
     pub fn tally(&self) -> String {
-        format!("{} ok, {} failed", self.ok, self.failed)
+        format!("{} ok, {} failed", self.tally.ok, self.tally.failed)
     }
 
     /// True once stdout is gone; the caller stops sending, as a pipeline expects.
@@ -124,25 +122,25 @@ impl<W: Write> Reporter<W> {
     fn exit(&self, earned: Exit) -> Exit {
         crate::exit::merge([
             earned,
-            Exit::failure_if(self.write_failed || self.skipped > 0),
+            Exit::failure_if(self.write_failed || self.tally.skipped > 0),
         ])
     }
 
     pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
         match outcome.status {
             Status::Ok => {
-                self.ok += 1;
-                self.accepted_ids += batch.ids.len();
+                self.tally.ok += 1;
+                self.tally.accepted_ids += batch.ids.len();
             }
-            Status::Failed => self.failed += 1,
-            Status::NotSent => self.not_sent += 1,
+            Status::Failed => self.tally.failed += 1,
+            Status::NotSent => self.tally.not_sent += 1,
         }
         let line = match self.output {
             Output::Quiet => return,
             Output::Json => json_line(&BatchRecord {
                 r#type: "batch",
                 batch: batch.number,
-                batches: self.batches,
+                batches: self.tally.batches,
                 ids: &batch.ids,
                 status: outcome.status,
                 http_status: outcome.http_status,
@@ -158,7 +156,7 @@ impl<W: Write> Reporter<W> {
     }
 
     fn human_line(&self, batch: &Batch, outcome: &Outcome) -> String {
-        let width = self.batches.to_string().len();
+        let width = self.tally.batches.to_string().len();
         let status = match outcome.status {
             Status::Ok => "ok",
             Status::Failed => "FAILED",
@@ -167,7 +165,7 @@ impl<W: Write> Reporter<W> {
         let mut line = format!(
             "batch {:>width$}/{}  {:>2} ids  {status:<6}  {}",
             batch.number,
-            self.batches,
+            self.tally.batches,
             batch.ids.len(),
             outcome
                 .http_status
@@ -250,29 +248,23 @@ impl<W: Write> Reporter<W> {
             Output::Quiet => None,
             Output::Json => Some(json_line(&SummaryRecord {
                 r#type: "summary",
-                ids: self.ids,
-                batches: self.batches,
-                ok: self.ok,
-                failed: self.failed,
-                not_sent: self.not_sent,
-                accepted_ids: self.accepted_ids,
-                skipped: self.skipped,
+                tally: &self.tally,
                 elapsed_ms: elapsed.as_millis(),
             })),
-            Output::Human if self.ids == 0 => {
+            Output::Human if self.tally.ids == 0 => {
                 Some(format!("nothing to retry{}", self.skipped_note()))
             }
             Output::Human => {
                 let mut line = format!(
                     "retried {} of {} task ids in {}: {} ok, {} failed",
-                    self.accepted_ids,
-                    self.ids,
-                    plural(self.batches, "batch", "batches"),
-                    self.ok,
-                    self.failed
+                    self.tally.accepted_ids,
+                    self.tally.ids,
+                    plural(self.tally.batches, "batch", "batches"),
+                    self.tally.ok,
+                    self.tally.failed
                 );
-                if self.not_sent > 0 {
-                    line.push_str(&format!(", {} not sent", self.not_sent));
+                if self.tally.not_sent > 0 {
+                    line.push_str(&format!(", {} not sent", self.tally.not_sent));
                 }
                 line.push_str(&self.skipped_note());
                 Some(line)
@@ -281,7 +273,7 @@ impl<W: Write> Reporter<W> {
         if let Some(line) = line {
             self.write(&line);
         }
-        self.exit(if self.failed + self.not_sent == 0 {
+        self.exit(if self.tally.failed + self.tally.not_sent == 0 {
             Exit::Success
         } else {
             Exit::Failure
@@ -290,7 +282,7 @@ impl<W: Write> Reporter<W> {
 
     /// `, 2 skipped` when task IDs were left out, for the last human line.
     fn skipped_note(&self) -> String {
-        match self.skipped {
+        match self.tally.skipped {
             0 => String::new(),
             n => format!(", {n} skipped"),
         }
@@ -310,8 +302,8 @@ impl<W: Write> Reporter<W> {
             Output::Human => {
                 let plan = format!(
                     "{} in {} to {endpoint}",
-                    plural(self.ids, "task id", "task ids"),
-                    plural(self.batches, "batch", "batches")
+                    plural(self.tally.ids, "task id", "task ids"),
+                    plural(self.tally.batches, "batch", "batches")
                 );
                 // Finding the IDs took read-only requests: say so rather than "nothing is sent".
                 let header = match self.listing_requests {
@@ -333,7 +325,7 @@ impl<W: Write> Reporter<W> {
                     self.write(&format!(
                         "\nbatch {}/{}  {} ids: {}\n{}",
                         batch.number,
-                        self.batches,
+                        self.tally.batches,
                         batch.ids.len(),
                         ids.join(" "),
                         prepared.redacted().trim_end()
@@ -351,7 +343,7 @@ impl<W: Write> Reporter<W> {
                     self.write(&json_line(&serde_json::json!({
                         "type": "request",
                         "batch": batch.number,
-                        "batches": self.batches,
+                        "batches": self.tally.batches,
                         "ids": batch.ids,
                         "method": prepared.method,
                         "url": prepared.url,

@@ -14,6 +14,13 @@ struct World {
 }
 
 impl World {
+    /// An empty home, and an AccessKey pair in the environment.
+    fn with_keys() -> World {
+        World::new()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b")
+    }
+
     fn new() -> World {
         World {
             dir: tempfile::tempdir().unwrap(),
@@ -365,9 +372,7 @@ fn non_secret_settings_flag_then_env_then_profile() {
         "https://cn-hangzhou-intranet.log.aliyuncs.com"
     );
 
-    let w = World::new()
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+    let w = World::with_keys();
     assert!(w.error(&TARGET[..6]).contains("no endpoint given"));
     assert!(
         w.error(&[&TARGET[..6], &["--intranet"]].concat())
@@ -381,9 +386,7 @@ fn non_secret_settings_flag_then_env_then_profile() {
 
 #[test]
 fn signature_v4_region_from_flag_profile_or_endpoint_and_automatic_for_acdr_ut() {
-    let w = World::new()
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+    let w = World::with_keys();
     let signed = |extra: &[&str]| {
         let args = [&TARGET[..6], extra].concat();
         w.resolve(&args).map(|c| c.signature)
@@ -446,9 +449,7 @@ fn signature_v4_region_from_flag_profile_or_endpoint_and_automatic_for_acdr_ut()
 
 #[test]
 fn profile_file_locations() {
-    let w = World::new()
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+    let w = World::with_keys();
     let missing = w.dir.path().join("nope.toml");
     let missing = missing.to_str().unwrap();
     assert!(
@@ -490,23 +491,19 @@ fn profile_file_locations() {
 fn warnings_for_a_readable_secret_file_and_plain_http() {
     let w = World::new().profile_file(OURS);
     set_mode(&w.paths().profile_file.unwrap(), 0o644);
-    let c = w.resolve(&TARGET).unwrap();
-    assert!(
-        c.warnings
-            .iter()
-            .any(|m| m.contains("readable by others (mode 644); run: chmod 600")),
-        "{:?}",
-        c.warnings
-    );
-
-    let w = World::new().profile_file(OURS);
-    let c = w.resolve(&["-e", "http://sls.example.com"]).unwrap();
-    assert!(
-        c.warnings
-            .iter()
-            .any(|m| m.contains("plain http to http://sls.example.com")),
-        "{:?}",
-        c.warnings
+    let warned = |args: &[&str], what: &str| {
+        let c = w.resolve(args).unwrap();
+        assert!(
+            c.warnings.iter().any(|m| m.contains(what)),
+            "{what}: {:?}",
+            c.warnings
+        );
+    };
+    warned(&TARGET, "readable by others (mode 644); run: chmod 600");
+    set_mode(&w.paths().profile_file.unwrap(), 0o600);
+    warned(
+        &["-e", "http://sls.example.com"],
+        "plain http to http://sls.example.com",
     );
     let c = w.resolve(&["-e", "http://127.0.0.1:9"]).unwrap();
     assert!(
@@ -518,9 +515,7 @@ fn warnings_for_a_readable_secret_file_and_plain_http() {
 
 #[test]
 fn names_that_would_break_the_host_or_path_are_refused() {
-    let w = World::new()
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+    let w = World::with_keys();
     let mut args = TARGET.to_vec();
     args[1] = "Bad_Project";
     assert!(w.error(&args).contains("invalid project name"));
@@ -545,9 +540,7 @@ fn names_that_would_break_the_host_or_path_are_refused() {
 /// Only what could not be sent is refused; the service applies its own naming rules.
 #[test]
 fn names_the_service_may_judge_are_accepted() {
-    let w = World::new()
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "a")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b");
+    let w = World::with_keys();
     for (project, logstore, shipper) in [
         ("p", "l", "s"),
         ("P", "L", "S"),

@@ -308,10 +308,12 @@ impl<W: Write> Reporter<W> {
                 // Finding the IDs took read-only requests: say so rather than "nothing is sent".
                 let header = match self.listing_requests {
                     Some(requests) => format!(
-                        "dry run: would retry {plan}; nothing was retried (finding them took {} \
-                         read-only GetShipperStatus {}){}",
-                        requests,
-                        if requests == 1 { "request" } else { "requests" },
+                        "dry run: would retry {plan}; nothing was retried (finding them took {}){}",
+                        plural(
+                            requests,
+                            "read-only GetShipperStatus request",
+                            "read-only GetShipperStatus requests"
+                        ),
                         self.skipped_note()
                     ),
                     None => format!("dry run: {plan}; nothing is sent{}", self.skipped_note()),

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod diag;
 pub mod endpoint;
 pub mod exit;
+pub mod http;
 pub mod ids;
 pub mod interrupt;
 pub mod listing;

@@ -12,7 +12,7 @@ use crate::client::Client;
 use crate::diag::{self, Diag};
 use crate::interrupt::Interrupt;
 use crate::names::ResourceName;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Status};
 use crate::policy;
 use crate::report::plural;
 
@@ -30,9 +30,16 @@ pub struct Sender<'a> {
 /// Why the run sent no more batches.
 struct Stop {
     reason: String,
-    /// Said on stderr at the end, with the count of batches left: the batch, the error code,
-    /// and the hint.
-    notice: Option<(usize, String, &'static str)>,
+    /// Said on stderr at the end, with the count of batches left.
+    notice: Option<Notice>,
+}
+
+/// What stopped the run, for the error line that ends it.
+enum Notice {
+    /// An error every batch would meet: the batch, the error code, and the hint.
+    EveryBatch(usize, String, &'static str),
+    /// No credentials that still work (they expired and could not be refreshed): why.
+    NoCredentials(String),
 }
 
 impl Stop {
@@ -136,13 +143,21 @@ impl Sender<'_> {
     fn send_one(&self, batch: &Batch, pool: &Pool) -> Outcome {
         let outcome =
             (self.client).retry_tasks(self.logstore, self.shipper, &batch.ids, &self.diag);
-        if !self.keep_going
+        // Not sent by the client though no signal came: there are no credentials to sign with,
+        // and no later batch would have any either.
+        if outcome.status == Status::NotSent && self.interrupt.signal().is_none() {
+            let why = outcome.error_message.clone().unwrap_or_default();
+            pool.stop(|| Stop {
+                reason: format!("stopped in batch {}: no credentials", batch.number),
+                notice: Some(Notice::NoCredentials(why)),
+            });
+        } else if !self.keep_going
             && let Some(hint) = policy::stops_the_run(&outcome)
         {
             let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
             pool.stop(|| Stop {
                 reason: format!("stopped after {code} in batch {}", batch.number),
-                notice: Some((batch.number, code.to_string(), hint)),
+                notice: Some(Notice::EveryBatch(batch.number, code.to_string(), hint)),
             });
         }
         outcome
@@ -164,17 +179,18 @@ impl Sender<'_> {
         for batch in left {
             emit(batch, &Outcome::not_sent(&reason));
         }
-        if let Some(Stop {
-            notice: Some((number, code, hint)),
-            ..
-        }) = stop
-            && !left.is_empty()
-        {
-            diag::error(&format!(
-                "batch {number} failed with {code}, which every batch would meet: {hint}; the \
-                 remaining {} not sent (--keep-going sends them anyway)",
-                plural(left.len(), "batch was", "batches were")
-            ));
+        let left_over = plural(left.len(), "batch was", "batches were");
+        match stop.and_then(|stop| stop.notice) {
+            Some(Notice::EveryBatch(number, code, hint)) if !left.is_empty() => {
+                diag::error(&format!(
+                    "batch {number} failed with {code}, which every batch would meet: {hint}; \
+                     the remaining {left_over} not sent (--keep-going sends them anyway)"
+                ))
+            }
+            Some(Notice::NoCredentials(why)) => diag::error(&format!(
+                "{why}; this batch and the remaining {left_over} not sent"
+            )),
+            _ => {}
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::wire::is_transient_transport;
-use super::{Client, Prepared};
+use super::{Client, Prepared, Signing};
 use crate::clock::{self, Reading};
 use crate::diag::Diag;
 use crate::outcome::{Outcome, RawResponse};
@@ -37,7 +37,7 @@ impl Client {
     /// body comes back for callers that read it.
     pub(super) fn exchange(
         &self,
-        build: impl Fn(SystemTime) -> Prepared,
+        build: impl Fn(Signing) -> Prepared,
         diag: &Diag,
     ) -> (Outcome, Option<Vec<u8>>) {
         let started = Instant::now();
@@ -49,35 +49,53 @@ impl Client {
         if !self.wait_for_pause() {
             return (Outcome::not_sent("interrupted before it was sent"), None);
         }
-        loop {
-            let attempt = self.attempt(&build, &mut tries, diag);
+        let mut last: Option<Attempt> = None;
+        let ended = loop {
+            let attempt = match self.attempt(&build, &mut tries, diag) {
+                Ok(attempt) => attempt,
+                // No credentials that still work: the last attempt's failure is how it ended.
+                Err(why) => {
+                    let Some(last) = last else {
+                        return (Outcome::not_sent(&why), None);
+                    };
+                    break last;
+                }
+            };
             let wait = self.decide(&attempt, &mut tries, diag);
             say(&attempt, wait, diag);
             // Interrupted while waiting: this attempt's failure is how it ended.
             let again = wait.is_some_and(|wait| self.wait(wait, &attempt.outcome));
             if !again {
-                let Attempt {
-                    mut outcome,
-                    response,
-                    ..
-                } = attempt;
-                outcome.elapsed = started.elapsed();
-                return (outcome, response.map(|r| r.body));
+                break attempt;
             }
-        }
+            last = Some(attempt);
+        };
+        let Attempt {
+            mut outcome,
+            response,
+            ..
+        } = ended;
+        outcome.elapsed = started.elapsed();
+        (outcome, response.map(|r| r.body))
     }
 
     /// Sign with the current clock offset, send, classify.
+    /// `Err` when there are no credentials that still work to sign with.
     fn attempt(
         &self,
-        build: &impl Fn(SystemTime) -> Prepared,
+        build: &impl Fn(Signing) -> Prepared,
         tries: &mut Tries,
         diag: &Diag,
-    ) -> Attempt {
-        tries.attempts += 1;
+    ) -> Result<Attempt, String> {
         // The offset this attempt is signed with: another worker may change it meanwhile.
         let offset = self.clock_offset.load(Ordering::Relaxed);
-        let prepared = build(clock::signing_time(SystemTime::now(), offset));
+        let now = clock::signing_time(SystemTime::now(), offset);
+        let credentials = self.credentials(now)?;
+        tries.attempts += 1;
+        let prepared = build(Signing {
+            now,
+            credentials: &credentials,
+        });
         diag.debug(|| format!("request:\n{}", prepared.redacted().trim_end()));
         let sent = Instant::now();
         let (mut outcome, response, transient_transport) = match self.send(&prepared) {
@@ -93,13 +111,13 @@ impl Client {
             ),
         };
         outcome.attempts = tries.attempts;
-        Attempt {
+        Ok(Attempt {
             prepared,
             outcome,
             response,
             transient_transport,
             offset,
-        }
+        })
     }
 
     /// After an attempt: how long to wait before the next one, or `None` when this one is how

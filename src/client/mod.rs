@@ -12,35 +12,33 @@ use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
-use crate::credentials::Credentials;
+use std::sync::Arc;
+
+use crate::credentials::{Credentials, Keyring};
 use crate::diag::Diag;
 use crate::endpoint::Endpoint;
+use crate::http::Http;
 use crate::ids::TaskId;
 use crate::interrupt::Interrupt;
 use crate::listing::{self, Listing};
 use crate::names::{Project, ResourceName};
 use crate::outcome::{Outcome, Status};
 use crate::policy::Policy;
-use crate::resolver::CachingResolver;
 use crate::sign::{self, SignatureVersion};
-use crate::status_line;
 
 mod exchange;
 mod request;
 mod wire;
 
-pub use request::{ListQuery, Prepared};
+pub use request::{ListQuery, Prepared, Signing};
 
 /// The SLS client of one run.
 pub struct Client {
-    agent: ureq::Agent,
-    /// The agent's name lookups, to forget when a request gets no answer.
-    resolver: CachingResolver,
+    http: Http,
     endpoint: Endpoint,
     project: Project,
-    credentials: Credentials,
+    credentials: Arc<Keyring>,
     signature: SignatureVersion,
-    timeout: Duration,
     policy: Policy,
     interrupt: Interrupt,
     /// Seconds to add to the local clock when signing (learnt from a refused request time).
@@ -56,32 +54,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: &Config, interrupt: Interrupt) -> Client {
-        let http = ureq::Agent::config_builder()
-            // SLS errors are data to report, not Rust errors.
-            .http_status_as_error(false)
-            // A redirect is not something SLS does; report it instead of following it with our
-            // signed headers.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .timeout_connect(Some(config.timeout.min(Duration::from_secs(10))))
-            .timeout_global(Some(config.timeout))
-            .user_agent(concat!("sls-retry/", env!("CARGO_PKG_VERSION")))
-            // One keep-alive connection per worker, kept between batches.
-            .max_idle_connections(config.jobs.max(1))
-            .max_idle_connections_per_host(config.jobs.max(1))
-            .build();
-        // ureq's own connector, watched for status lines (see status_line); each name looked
-        // up once (see resolver).
-        let resolver = CachingResolver::new(Diag::new(config.verbose));
-        let agent = ureq::Agent::with_parts(http, status_line::connector(), resolver.clone());
         Client {
-            agent,
-            resolver,
+            http: config.http.clone(),
             endpoint: config.endpoint.clone(),
             project: config.target.project.clone(),
-            credentials: config.credentials.clone(),
+            credentials: Arc::clone(&config.credentials),
             signature: config.signature.clone(),
-            timeout: config.timeout,
             policy: Policy::new(config.retries),
             interrupt,
             clock_offset: AtomicI64::new(0),
@@ -91,14 +69,19 @@ impl Client {
         }
     }
 
-    /// Build and sign a request at time `now`.
+    /// The credentials to sign with at `now`, refreshed first when they are due.
+    pub fn credentials(&self, now: SystemTime) -> Result<Credentials, String> {
+        self.credentials.credentials(now)
+    }
+
+    /// Build a request and sign it with `credentials` at time `now`.
     fn prepare(
         &self,
         method: &'static str,
         path: String,
         query: Vec<(String, String)>,
         body: Vec<u8>,
-        now: SystemTime,
+        signing: Signing,
     ) -> Prepared {
         let host = self.endpoint.host_header(&self.project);
         let signed = sign::sign(
@@ -110,9 +93,9 @@ impl Client {
                 content_type: (!body.is_empty()).then_some("application/json"),
                 body: &body,
             },
-            &self.credentials,
+            signing.credentials,
             &self.signature,
-            now,
+            signing.now,
         );
         let mut url = format!("{}{path}", self.endpoint.base_url(&self.project));
         for (i, (key, value)) in query.iter().enumerate() {
@@ -136,15 +119,15 @@ impl Client {
         logstore: &ResourceName,
         shipper: &ResourceName,
         ids: &[TaskId],
-        now: SystemTime,
+        signing: Signing,
     ) -> Prepared {
         let body = serde_json::to_vec(ids).expect("a list of strings serializes");
         let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
-        self.prepare("PUT", path, Vec::new(), body, now)
+        self.prepare("PUT", path, Vec::new(), body, signing)
     }
 
     /// One GetShipperStatus page, signed at `now`.
-    pub fn prepare_list(&self, query: &ListQuery, offset: usize, now: SystemTime) -> Prepared {
+    pub fn prepare_list(&self, query: &ListQuery, offset: usize, signing: Signing) -> Prepared {
         let path = format!(
             "/logstores/{}/shipper/{}/tasks",
             query.logstore, query.shipper
@@ -160,7 +143,7 @@ impl Client {
             ("offset".to_string(), offset.to_string()),
             ("size".to_string(), listing::PAGE_SIZE.to_string()),
         ];
-        self.prepare("GET", path, params, Vec::new(), now)
+        self.prepare("GET", path, params, Vec::new(), signing)
     }
 
     /// Send one batch and classify the answer. A failure is a value, never an `Err`.
@@ -171,7 +154,7 @@ impl Client {
         ids: &[TaskId],
         diag: &Diag,
     ) -> Outcome {
-        self.exchange(|now| self.prepare_retry(logstore, shipper, ids, now), diag)
+        self.exchange(|at| self.prepare_retry(logstore, shipper, ids, at), diag)
             .0
     }
 
@@ -179,7 +162,7 @@ impl Client {
     /// outcome, which says why.
     pub fn list_tasks(&self, query: &ListQuery, diag: &Diag) -> Result<Listing, Outcome> {
         listing::read_all(|offset| {
-            let (outcome, body) = self.exchange(|now| self.prepare_list(query, offset, now), diag);
+            let (outcome, body) = self.exchange(|at| self.prepare_list(query, offset, at), diag);
             if outcome.status != Status::Ok {
                 return Err(outcome);
             }

@@ -1,6 +1,9 @@
 //! A request as built and signed, ready to go out: what `send` transmits, and what `-vv` and
 //! `--dry-run` print (by the signer's sensitive marks, never a secret).
 
+use std::time::SystemTime;
+
+use crate::credentials::Credentials;
 use crate::listing::StatusFilter;
 use crate::names::ResourceName;
 use crate::sign::Signed;
@@ -49,4 +52,12 @@ pub struct ListQuery {
     pub shipper: ResourceName,
     pub window: Window,
     pub statuses: StatusFilter,
+}
+
+/// When, and with what, a request is signed.
+#[derive(Clone, Copy)]
+pub struct Signing<'a> {
+    /// The signing clock (see `clock`).
+    pub now: SystemTime,
+    pub credentials: &'a Credentials,
 }

@@ -27,7 +27,7 @@ impl Client {
         }
         let request = request.body(prepared.body.as_slice())?;
         let needs_body = |status: u16| status != 200 || prepared.answer_is_body();
-        match status_line::watch(|| self.agent.run(request)) {
+        match status_line::watch(|| self.http.agent().run(request)) {
             (Ok(response), _) => {
                 let needs_body = needs_body(response.status().as_u16());
                 Ok(self.read_answer(response, needs_body))
@@ -45,7 +45,7 @@ impl Client {
             }),
             (Err(err), None) => {
                 // The remembered address may be why: the next attempt looks the name up anew.
-                self.resolver.forget();
+                self.http.forget_names();
                 Err(err)
             }
         }
@@ -108,7 +108,7 @@ impl Client {
         match err {
             ureq::Error::Timeout(_) => format!(
                 "timed out after {}s talking to {} (see --timeout)",
-                self.timeout.as_secs(),
+                self.http.timeout().as_secs(),
                 self.endpoint
             ),
             ureq::Error::HostNotFound => format!(

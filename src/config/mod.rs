@@ -17,13 +17,16 @@ pub mod profile_file;
 pub mod target;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
 use crate::cli::Cli;
-use crate::credentials::{self, Credentials};
+use crate::credentials::{self, Keyring};
+use crate::diag::Diag;
 use crate::endpoint::Endpoint;
+use crate::http::Http;
 use crate::interrupt::Interrupt;
 use crate::sign::SignatureVersion;
 
@@ -48,7 +51,10 @@ pub struct Config {
     pub target: Target,
     pub endpoint: Endpoint,
     pub signature: SignatureVersion,
-    pub credentials: Credentials,
+    /// The run's credentials, kept fresh.
+    pub credentials: Arc<Keyring>,
+    /// The run's one HTTP agent (SLS, STS, a credentials URI).
+    pub http: Http,
     pub batch_size: usize,
     pub timeout: Duration,
     pub retries: u32,
@@ -94,14 +100,18 @@ impl Config {
         if let Some(path) = &cli.save_failed {
             crate::save_failed::check(path)?;
         }
-        let (credentials, from) = credentials::find(&env, &files, &choice)?;
-        sources.record("credentials", from);
+        let diag = Diag::new(cli.verbose);
+        let http = Http::new(numbers.timeout, numbers.jobs, diag);
+        let (provider, from) = credentials::find(&env, &files, &choice)?;
+        let keyring = Keyring::open(provider, from, diag)?;
+        sources.record("credentials", keyring.source());
         Ok(Config {
             mode,
             target,
             endpoint: location.endpoint,
             signature: location.signature,
-            credentials,
+            credentials: Arc::new(keyring),
+            http,
             batch_size: numbers.batch_size,
             timeout: numbers.timeout,
             retries: numbers.retries,
@@ -127,7 +137,7 @@ impl Config {
             "endpoint {} (Host {}), AccessKeyId {}, signature {}",
             self.endpoint.base_url(project),
             self.endpoint.host_header(project),
-            self.credentials.access_key_id,
+            self.credentials.current_credentials().access_key_id,
             match &self.signature {
                 SignatureVersion::V1 => "v1".to_string(),
                 SignatureVersion::V4 { region } => format!("v4 ({region})"),

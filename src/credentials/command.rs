@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::keyring::{self, Issued, Provider};
 use super::{Credentials, Secret};
 use crate::interrupt::{Interrupt, Interrupted};
 
@@ -47,9 +48,32 @@ pub fn from_command(
     style: CommandStyle,
     timeout: Duration,
     interrupt: &Interrupt,
-) -> Result<Credentials> {
+) -> Result<Issued> {
     let out = run_command(command, style, timeout, interrupt)?;
     parse_external(&out)
+}
+
+/// A credentials command as a provider: run again when what it printed comes with an
+/// `expiration` that draws near.
+pub struct FromCommand {
+    pub command: Secret,
+    pub style: CommandStyle,
+    pub interrupt: Interrupt,
+    /// Where it is configured (`profile "prod" in F, key credentials_command`), which its errors
+    /// name instead of the command.
+    pub configured_at: String,
+}
+
+impl Provider for FromCommand {
+    fn fetch(&self) -> Result<Issued> {
+        let issued = from_command(
+            self.command.expose(),
+            self.style,
+            COMMAND_TIMEOUT,
+            &self.interrupt,
+        );
+        issued.with_context(|| self.configured_at.clone())
+    }
 }
 
 /// `command`, ready to spawn as `style` says.
@@ -225,13 +249,15 @@ fn describe(d: Duration) -> String {
 }
 
 /// Parse the External-format JSON. Errors never quote the input: it holds a secret.
-fn parse_external(out: &[u8]) -> Result<Credentials> {
+fn parse_external(out: &[u8]) -> Result<Issued> {
     #[derive(serde::Deserialize)]
     struct External {
         mode: Option<String>,
         access_key_id: Option<String>,
         access_key_secret: Option<Secret>,
         sts_token: Option<Secret>,
+        /// When temporary credentials stop working (`2026-11-29T10:00:00Z`).
+        expiration: Option<String>,
     }
     let parsed: External = serde_json::from_slice(out).map_err(|e| {
         anyhow::anyhow!(
@@ -257,10 +283,23 @@ fn parse_external(out: &[u8]) -> Result<Credentials> {
             crate::untrusted::escape(other)
         ),
     }
-    Ok(Credentials {
+    let expires = match parsed.expiration.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(keyring::expiration(text).with_context(|| {
+            format!(
+                "its output's expiration \"{}\" is not a time like 2026-11-29T10:00:00Z",
+                crate::untrusted::excerpt(text, 40)
+            )
+        })?),
+    };
+    let credentials = Credentials {
         access_key_id: id,
         access_key_secret: secret,
         security_token: token,
+    };
+    Ok(Issued {
+        credentials,
+        expires,
     })
 }
 
@@ -270,14 +309,27 @@ mod tests {
 
     const AK: &str = r#"printf '{"mode":"AK","access_key_id":"id","access_key_secret":"S3cret"}'"#;
 
-    fn run(command: &str, timeout: Duration) -> Result<Credentials> {
+    fn run(command: &str, timeout: Duration) -> Result<Issued> {
         from_command(command, CommandStyle::Shell, timeout, &Interrupt::default())
     }
 
     #[test]
     fn a_command_s_credentials_and_errors_that_never_quote_it() {
-        let creds = run(AK, Duration::from_secs(10)).unwrap();
-        assert_eq!(creds.access_key_secret.expose(), "S3cret");
+        let issued = run(AK, Duration::from_secs(10)).unwrap();
+        assert_eq!(issued.credentials.access_key_secret.expose(), "S3cret");
+        assert_eq!(issued.expires, None, "an AccessKey pair does not expire");
+        let sts = r#"printf '{"mode":"StsToken","access_key_id":"STS.id","access_key_secret":"S3cret","sts_token":"t","expiration":"2026-11-29T10:00:00Z"}'"#;
+        let issued = run(sts, Duration::from_secs(10)).unwrap();
+        assert_eq!(issued.expires, keyring::expiration("2026-11-29T10:00:00Z"));
+        let err = run(
+            &sts.replace("2026-11-29T10:00:00Z", "tomorrow"),
+            Duration::from_secs(10),
+        );
+        let err = format!("{:#}", err.unwrap_err());
+        assert!(
+            err.starts_with("its output's expiration \"tomorrow\" is not a time"),
+            "{err}"
+        );
 
         for (command, message) in [
             (

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::keyring::{self, Issued, Provider};
 use super::{Credentials, Secret};
 use crate::config::env::Env;
+use crate::interrupt::Interrupt;
 
 /// Overrides where the ECS metadata service is reached (tests point it at a loopback server).
 pub const ENV_ECS_METADATA_URL: &str = "SLS_RETRY_ECS_METADATA_URL";
@@ -26,7 +28,7 @@ const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 /// CLI's EcsRamRole mode). `role` empty means: ask the service which role is attached.
 ///
 /// IMDSv2 first (a session token), falling back to IMDSv1 unless `v1_disabled`.
-pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> Result<Credentials> {
+pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> Result<Issued> {
     let service = Service::open(base, v1_disabled)?;
     let role = match role {
         "" => service.attached_role()?,
@@ -125,7 +127,7 @@ impl Service {
         Ok(name)
     }
 
-    fn role_credentials(&self, role: &str) -> Result<Credentials> {
+    fn role_credentials(&self, role: &str) -> Result<Issued> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct RoleCredentials {
@@ -133,6 +135,7 @@ impl Service {
             access_key_id: Option<String>,
             access_key_secret: Option<Secret>,
             security_token: Option<Secret>,
+            expiration: Option<String>,
         }
         let shown = crate::untrusted::escape(role);
         let body = self
@@ -147,10 +150,13 @@ impl Service {
             creds.access_key_secret,
         ) {
             (Some("Success") | None, Some(id), Some(secret)) if creds.security_token.is_some() => {
-                Ok(Credentials {
-                    access_key_id: id,
-                    access_key_secret: secret,
-                    security_token: creds.security_token,
+                Ok(Issued {
+                    credentials: Credentials {
+                        access_key_id: id,
+                        access_key_secret: secret,
+                        security_token: creds.security_token,
+                    },
+                    expires: creds.expiration.as_deref().and_then(keyring::expiration),
                 })
             }
             (code, ..) => bail!(
@@ -161,29 +167,61 @@ impl Service {
     }
 }
 
-/// The credentials of the RAM role `named` (empty: the one `$ALIBABA_CLOUD_ECS_METADATA` names,
-/// else the one attached), from the metadata service the environment points at. The call is
-/// read-only and may take seconds off ECS, so a signal does not wait for it.
-pub fn for_role(named: &str, env: &Env) -> anyhow::Result<Credentials> {
-    if env
-        .get(ENV_ECS_METADATA_DISABLED)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        anyhow::bail!("{ENV_ECS_METADATA_DISABLED} is set");
+/// The instance's RAM role as a provider: asked again when its credentials draw near their
+/// `Expiration`.
+pub struct EcsRole {
+    base: String,
+    /// Empty: the role attached to the instance, looked up at each fetch.
+    role: String,
+    v1_disabled: bool,
+    interrupt: Interrupt,
+    /// Where it is configured, which its errors name.
+    configured_at: String,
+}
+
+impl EcsRole {
+    /// The RAM role `named` (empty: the one `$ALIBABA_CLOUD_ECS_METADATA` names, else the one
+    /// attached), from the metadata service the environment points at.
+    pub fn from_env(named: &str, env: &Env) -> Result<EcsRole> {
+        if env
+            .get(ENV_ECS_METADATA_DISABLED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            bail!("{ENV_ECS_METADATA_DISABLED} is set");
+        }
+        // As the credentials libraries do: the role may also come from the environment.
+        let role = match env.get(ENV_ECS_METADATA) {
+            _ if !named.is_empty() => named.to_string(),
+            Some(name) => name,
+            None => String::new(),
+        };
+        Ok(EcsRole {
+            base: env
+                .get(ENV_ECS_METADATA_URL)
+                .unwrap_or_else(|| ECS_METADATA_URL.to_string()),
+            role,
+            v1_disabled: env.is_true(ENV_IMDSV1_DISABLED),
+            interrupt: env.interrupt.clone(),
+            configured_at: String::new(),
+        })
     }
-    let base = env
-        .get(ENV_ECS_METADATA_URL)
-        .unwrap_or_else(|| ECS_METADATA_URL.to_string());
-    let v1_disabled = env.is_true(ENV_IMDSV1_DISABLED);
-    // As the credentials libraries do: the role may also come from the environment.
-    let role = match env.get(ENV_ECS_METADATA) {
-        _ if !named.is_empty() => named.to_string(),
-        Some(name) => name,
-        None => String::new(),
-    };
-    let during = "asking the ECS metadata service for credentials; nothing was sent";
-    let fetched = env
-        .interrupt
-        .abandon_on_signal(during, move || from_ecs_metadata(&base, &role, v1_disabled));
-    fetched?
+
+    /// Errors name `configured_at` (where the role is configured).
+    pub fn named_by(self, configured_at: String) -> EcsRole {
+        EcsRole {
+            configured_at,
+            ..self
+        }
+    }
+}
+
+impl Provider for EcsRole {
+    /// The call is read-only and may take seconds off ECS, so a signal does not wait for it.
+    fn fetch(&self) -> Result<Issued> {
+        let (base, role, v1_disabled) = (self.base.clone(), self.role.clone(), self.v1_disabled);
+        let during = "asking the ECS metadata service for credentials; nothing was sent";
+        let fetched = (self.interrupt)
+            .abandon_on_signal(during, move || from_ecs_metadata(&base, &role, v1_disabled));
+        fetched?.with_context(|| self.configured_at.clone())
+    }
 }

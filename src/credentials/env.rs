@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 
-use super::{Credentials, Found, Secret};
+use super::{Credentials, Found, Secret, fixed};
 use crate::config::env::Env;
 
 /// `[id, secret, token]` per spelling, in the order they are looked at.
@@ -40,7 +40,7 @@ pub fn find(env: &Env) -> Result<Option<Found>> {
                     access_key_secret: Secret::new(secret),
                     security_token: token.map(Secret::new),
                 };
-                return Ok(Some((credentials, source)));
+                return Ok(Some((fixed(credentials), source)));
             }
             (Some(_), None) => bail!(
                 "{id_var} is set but {secret_var} is not; set both (credentials are never \

@@ -7,11 +7,14 @@ mod chain;
 pub mod command;
 pub mod ecs_metadata;
 mod env;
+pub mod keyring;
 mod profile;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use chain::find;
+pub use keyring::{Fixed, Issued, Keyring, Provider};
 
 /// A secret string: an AccessKeySecret, an STS token, or a credentials command's text (which may
 /// carry one, e.g. `printf '{...}'`).
@@ -69,8 +72,13 @@ impl Credentials {
     }
 }
 
-/// Credentials and, for `-v`, the place they came from (never a secret).
-pub type Found = (Credentials, String);
+/// Where a run's credentials come from, and how `-v` names that place (never a secret).
+pub type Found = (Arc<dyn Provider>, String);
+
+/// Credentials that do not expire, as a provider.
+pub fn fixed(credentials: Credentials) -> Arc<dyn Provider> {
+    Arc::new(Fixed(Issued::lasting(credentials)))
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use std::sync::Arc;
 
-use super::command::{self, COMMAND_TIMEOUT, CommandStyle};
-use super::{Credentials, Found};
+use anyhow::{Result, bail};
+
+use super::command::{CommandStyle, FromCommand};
+use super::{Credentials, Found, fixed};
 use crate::config::env::Env;
 use crate::config::profile_file::Profile;
 
@@ -21,14 +23,16 @@ pub fn find(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<Found> {
             );
         }
         // Named by its key: the command's text may hold a secret.
-        let creds = command::from_command(
-            command.expose(),
-            CommandStyle::Shell,
-            COMMAND_TIMEOUT,
-            env.interrupt,
-        )
-        .with_context(|| format!("{}, key credentials_command", at()))?;
-        return Ok((creds, format!("{} (credentials_command)", at())));
+        let provider = FromCommand {
+            command: command.clone(),
+            style: CommandStyle::Shell,
+            interrupt: env.interrupt.clone(),
+            configured_at: format!("{}, key credentials_command", at()),
+        };
+        return Ok((
+            Arc::new(provider),
+            format!("{} (credentials_command)", at()),
+        ));
     }
     let pair = Credentials::from_pair(
         p.access_key_id.as_deref(),
@@ -36,7 +40,7 @@ pub fn find(name: &str, p: &Profile, path: &Path, env: &Env) -> Result<Found> {
         p.security_token.as_ref(),
     );
     match pair {
-        Some(creds) => Ok((creds, at())),
+        Some(creds) => Ok((fixed(creds), at())),
         None => bail!(
             "{}: access_key_id and access_key_secret must both be set (credentials are never \
              combined from different sources)",

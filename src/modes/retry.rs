@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{Run, said, summary_only, warn_skipped};
 use crate::batch::{self, Batch};
+use crate::client::Signing;
 use crate::config::Output;
 use crate::diag;
 use crate::exit::{self, Exit};
@@ -135,9 +136,14 @@ fn retry(run: &Run, gathered: Gathered) -> Exit {
 fn dry_run(run: &Run, report: Reporter<io::StdoutLock<'static>>, batches: &[Batch]) -> Exit {
     let config = run.config;
     let now = crate::clock::signing_time(SystemTime::now(), 0);
+    let credentials = config.credentials.current_credentials();
+    let signing = Signing {
+        now,
+        credentials: &credentials,
+    };
     let target = &config.target;
     report.dry_run(&config.endpoint.base_url(&target.project), batches, |b| {
-        (run.client).prepare_retry(&target.logstore, &target.shipper, &b.ids, now)
+        (run.client).prepare_retry(&target.logstore, &target.shipper, &b.ids, signing)
     })
 }
 

@@ -12,7 +12,12 @@ fn environment_credentials_in_every_spelling() {
         let c = w.resolve(&TARGET).unwrap();
         assert_eq!(key_id(&c), "ENV-ID");
         assert_eq!(
-            c.credentials.security_token.as_ref().unwrap().expose(),
+            c.credentials
+                .current_credentials()
+                .security_token
+                .as_ref()
+                .unwrap()
+                .expose(),
             "env-token"
         );
         assert!(source(&c, "credentials").contains(&format!("{prefix}ACCESS_KEY_ID")));
@@ -51,7 +56,12 @@ fn a_named_profile_wins_over_the_environment() {
     let c = w.resolve(&["--profile", "prod"]).unwrap();
     assert_eq!(key_id(&c), "PROD-ID");
     assert_eq!(
-        c.credentials.security_token.as_ref().unwrap().expose(),
+        c.credentials
+            .current_credentials()
+            .security_token
+            .as_ref()
+            .unwrap()
+            .expose(),
         "prod-token"
     );
     assert_eq!(
@@ -89,7 +99,15 @@ fn a_named_profile_is_looked_up_in_the_aliyun_cli_config_next() {
         .resolve(&[&TARGET[..6], &["--profile", "cli-sts"]].concat())
         .unwrap();
     assert_eq!(key_id(&c), "STS.CLI");
-    assert_eq!(c.credentials.security_token.as_ref().unwrap().expose(), "t");
+    assert_eq!(
+        c.credentials
+            .current_credentials()
+            .security_token
+            .as_ref()
+            .unwrap()
+            .expose(),
+        "t"
+    );
     assert_eq!(
         c.endpoint.to_string(),
         "https://cn-hongkong.log.aliyuncs.com",
@@ -100,7 +118,13 @@ fn a_named_profile_is_looked_up_in_the_aliyun_cli_config_next() {
         .resolve(&[&TARGET[..], &["--profile", "cli-ext"]].concat())
         .unwrap();
     assert_eq!(key_id(&c), "EXT-ID", "External mode runs process_command");
-    assert_eq!(c.credentials.access_key_secret.expose(), "ext-secret");
+    assert_eq!(
+        c.credentials
+            .current_credentials()
+            .access_key_secret
+            .expose(),
+        "ext-secret"
+    );
 
     let err = w.error(&[&TARGET[..], &["--profile", "cli-ram"]].concat());
     assert!(
@@ -191,7 +215,12 @@ fn credentials_command_output_is_used_and_never_echoed() {
     let c = w.resolve(&TARGET).unwrap();
     assert_eq!(key_id(&c), "CMD-ID");
     assert_eq!(
-        c.credentials.security_token.as_ref().unwrap().expose(),
+        c.credentials
+            .current_credentials()
+            .security_token
+            .as_ref()
+            .unwrap()
+            .expose(),
         "cmd-token"
     );
     assert!(source(&c, "credentials").ends_with("(credentials_command)"));

@@ -86,8 +86,8 @@ fn set_mode(_: &Path, _: u32) {}
 
 const TARGET: [&str; 8] = ["-p", "proj", "-l", "store", "-s", "ship", "-e", "h.example"];
 
-fn key_id(c: &Config) -> &str {
-    &c.credentials.access_key_id
+fn key_id(c: &Config) -> String {
+    c.credentials.current_credentials().access_key_id
 }
 
 fn source<'a>(c: &'a Config, what: &str) -> &'a str {

@@ -9,6 +9,7 @@ pub mod ecs_metadata;
 mod env;
 pub mod keyring;
 mod profile;
+pub mod sts;
 
 use std::fmt;
 use std::sync::Arc;

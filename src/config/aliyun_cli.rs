@@ -25,10 +25,50 @@ pub struct AliyunProfile {
     pub access_key_id: String,
     pub access_key_secret: Option<Secret>,
     pub sts_token: Option<Secret>,
+    /// The ECS instance's RAM role (EcsRamRole, RamRoleArnWithRoleName).
     pub ram_role_name: String,
+    /// The role to assume (RamRoleArn, ChainableRamRoleArn, RamRoleArnWithRoleName, OIDC).
+    pub ram_role_arn: String,
+    pub ram_session_name: String,
+    pub external_id: String,
+    /// The session's lifetime in seconds; 0 means the default.
+    pub expired_seconds: u32,
+    /// ChainableRamRoleArn: the profile whose credentials assume the role.
+    pub source_profile: String,
+    pub sts_region: String,
     pub region_id: String,
     /// A `Secret`: its text may hold one.
     pub process_command: Secret,
+    pub credentials_uri: Secret,
+    pub oidc_provider_arn: String,
+    pub oidc_token_file: String,
+    /// Only to recognise a CloudSSO profile written without its mode.
+    pub cloud_sso_sign_in_url: String,
+    /// Every field as written, for the External mode, whose command's output is laid over them.
+    #[serde(skip)]
+    pub raw: Raw,
+}
+
+/// A profile's fields as written. Its `Debug` prints none of them: they hold secrets.
+#[derive(Clone, Default)]
+pub struct Raw(pub serde_json::Map<String, serde_json::Value>);
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<as written>")
+    }
+}
+
+impl AliyunProfile {
+    /// `fields` (the CLI's JSON) read as a profile, keeping them as written.
+    pub fn from_fields(
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Option<AliyunProfile> {
+        let mut profile: AliyunProfile =
+            serde_json::from_value(serde_json::Value::Object(fields.clone())).ok()?;
+        profile.raw = Raw(fields);
+        Some(profile)
+    }
 }
 
 /// How an `aliyun` CLI profile authenticates (its `mode`), as the CLI reads it.
@@ -38,12 +78,36 @@ pub enum AliyunMode {
     StsToken,
     RamRoleArn,
     EcsRamRole,
+    /// An ECS role's credentials assume `ram_role_arn` (the CLI calls it deprecated in favour of
+    /// ChainableRamRoleArn, and still reads it).
+    RamRoleArnWithRoleName,
+    ChainableRamRoleArn,
     External,
-    /// A mode we do not take (OIDC, CloudSSO, ...), as written.
+    CredentialsUri,
+    Oidc,
+    /// Browser sign-in: refused.
+    CloudSso,
+    OAuth,
+    /// A mode we do not know (RsaKeyPair, BearerToken, ...), as written.
     Other(String),
 }
 
 impl AliyunMode {
+    /// Every mode we know, by the name the CLI writes.
+    const KNOWN: [AliyunMode; 11] = [
+        AliyunMode::Ak,
+        AliyunMode::StsToken,
+        AliyunMode::RamRoleArn,
+        AliyunMode::EcsRamRole,
+        AliyunMode::RamRoleArnWithRoleName,
+        AliyunMode::ChainableRamRoleArn,
+        AliyunMode::External,
+        AliyunMode::CredentialsUri,
+        AliyunMode::Oidc,
+        AliyunMode::CloudSso,
+        AliyunMode::OAuth,
+    ];
+
     /// The mode's name as the CLI writes it.
     pub fn name(&self) -> &str {
         match self {
@@ -51,7 +115,13 @@ impl AliyunMode {
             AliyunMode::StsToken => "StsToken",
             AliyunMode::RamRoleArn => "RamRoleArn",
             AliyunMode::EcsRamRole => "EcsRamRole",
+            AliyunMode::RamRoleArnWithRoleName => "RamRoleArnWithRoleName",
+            AliyunMode::ChainableRamRoleArn => "ChainableRamRoleArn",
             AliyunMode::External => "External",
+            AliyunMode::CredentialsUri => "CredentialsURI",
+            AliyunMode::Oidc => "OIDC",
+            AliyunMode::CloudSso => "CloudSSO",
+            AliyunMode::OAuth => "OAuth",
             AliyunMode::Other(name) => name,
         }
     }
@@ -64,17 +134,12 @@ impl std::fmt::Display for AliyunMode {
 }
 
 impl AliyunProfile {
-    /// The mode as the CLI reads it: case-insensitive, and inferred from the fields when empty.
+    /// The mode as the CLI reads it: case-insensitive, and inferred from the fields when empty,
+    /// in the CLI's own order (an AccessKey with `ram_role_arn` is RamRoleArn: the CLI assumes
+    /// the role, and so must we, or requests are signed as the wrong identity).
     pub fn mode(&self) -> AliyunMode {
-        let known = [
-            AliyunMode::Ak,
-            AliyunMode::StsToken,
-            AliyunMode::RamRoleArn,
-            AliyunMode::EcsRamRole,
-            AliyunMode::External,
-        ];
         let written = self.mode.trim();
-        if let Some(mode) = known
+        if let Some(mode) = AliyunMode::KNOWN
             .iter()
             .find(|m| m.name().eq_ignore_ascii_case(written))
         {
@@ -87,6 +152,8 @@ impl AliyunProfile {
         if !self.access_key_id.is_empty() && has(&self.access_key_secret) {
             if has(&self.sts_token) {
                 AliyunMode::StsToken
+            } else if !self.ram_role_arn.is_empty() {
+                AliyunMode::RamRoleArn
             } else {
                 AliyunMode::Ak
             }
@@ -94,6 +161,13 @@ impl AliyunProfile {
             AliyunMode::EcsRamRole
         } else if !self.process_command.expose().is_empty() {
             AliyunMode::External
+        } else if !self.oidc_provider_arn.is_empty()
+            && !self.oidc_token_file.is_empty()
+            && !self.ram_role_arn.is_empty()
+        {
+            AliyunMode::Oidc
+        } else if !self.cloud_sso_sign_in_url.is_empty() {
+            AliyunMode::CloudSso
         } else {
             AliyunMode::Ak
         }
@@ -122,10 +196,21 @@ impl AliyunConfig {
         };
         let file: File = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("invalid aliyun CLI config {}: {e}", path.display()))?;
+        // Each profile's fields as written too (the typed read above already vouched for them).
+        #[derive(Deserialize)]
+        struct Written {
+            #[serde(default)]
+            profiles: Vec<serde_json::Map<String, serde_json::Value>>,
+        }
+        let written: Written = serde_json::from_str(&text)?;
+        let mut profiles = file.profiles;
+        for (profile, fields) in profiles.iter_mut().zip(written.profiles) {
+            profile.raw = Raw(fields);
+        }
         Ok(Some(AliyunConfig {
             path: path.to_path_buf(),
             current: file.current,
-            profiles: file.profiles,
+            profiles,
         }))
     }
 
@@ -169,7 +254,21 @@ mod tests {
         );
         assert_eq!(p(r#"{"ram_role_name": "r"}"#), "EcsRamRole");
         assert_eq!(p(r#"{"process_command": "x"}"#), "External");
-        assert_eq!(p(r#"{"mode": "OIDC"}"#), "OIDC");
+        assert_eq!(p(r#"{"mode": "oidc"}"#), "OIDC");
+        assert_eq!(p(r#"{"mode": "credentialsuri"}"#), "CredentialsURI");
+        assert_eq!(p(r#"{"mode": "RsaKeyPair"}"#), "RsaKeyPair");
+        // An AccessKey with a role to assume is RamRoleArn, as the CLI reads it, never plain AK.
+        assert_eq!(
+            p(
+                r#"{"access_key_id": "a", "access_key_secret": "b", "ram_role_arn": "acs:ram::1:role/r"}"#
+            ),
+            "RamRoleArn"
+        );
+        assert_eq!(
+            p(r#"{"oidc_provider_arn": "p", "oidc_token_file": "/t", "ram_role_arn": "r"}"#),
+            "OIDC"
+        );
+        assert_eq!(p(r#"{"cloud_sso_sign_in_url": "https://x"}"#), "CloudSSO");
     }
 
     /// The secret, the token and the External command (whose text may hold a secret) never print.

@@ -21,6 +21,23 @@ pub const ENV_ALIYUN_PROFILE: [&str; 3] = [
     "ALICLOUD_PROFILE",
 ];
 
+/// The environment as it was, for a provider that resolves more of its source later (the `aliyun`
+/// CLI's External mode: what its command prints may name any mode): the variables `names` and
+/// the signal watch, owned.
+pub struct Captured {
+    lookup: Box<Lookup>,
+    interrupt: Interrupt,
+}
+
+/// Looks an environment variable up.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Captured {
+    pub fn env(&self) -> Env<'_> {
+        Env::new(&*self.lookup, &self.interrupt)
+    }
+}
+
 /// Environment lookups (empty values count as unset) and the run's signal watch.
 pub struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
@@ -42,6 +59,17 @@ impl<'a> Env<'a> {
     /// The first of `names` that is set, with its name.
     pub fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
         names.iter().find_map(|n| self.get(n).map(|v| (*n, v)))
+    }
+
+    /// The variables `names` as they are now, owned.
+    pub fn capture(&self, names: &[&'static str]) -> Captured {
+        let vars: std::collections::HashMap<&'static str, String> = (names.iter())
+            .filter_map(|name| Some((*name, self.get(name)?)))
+            .collect();
+        Captured {
+            lookup: Box::new(move |name| vars.get(name).cloned()),
+            interrupt: self.interrupt.clone(),
+        }
     }
 
     /// Is the variable set to `true` (any case) or `1`, as the credentials libraries read flags?

@@ -19,16 +19,24 @@ pub struct Paths {
     pub profile_file: Option<PathBuf>,
     /// `~/.aliyun/config.json`.
     pub aliyun_config: Option<PathBuf>,
+    /// `~/.alibabacloud`, where the official credentials libraries keep their file.
+    pub alibabacloud_dir: Option<PathBuf>,
 }
 
 impl Paths {
     pub fn from_system() -> Paths {
+        let home = dirs::home_dir();
         Paths {
             profile_file: dirs::config_dir().map(|d| d.join("sls-retry").join("config.toml")),
-            aliyun_config: dirs::home_dir().map(|h| h.join(".aliyun").join("config.json")),
+            aliyun_config: home.as_ref().map(|h| h.join(".aliyun").join("config.json")),
+            alibabacloud_dir: home.map(|h| h.join(".alibabacloud")),
         }
     }
 }
+
+/// `$ALIBABA_CLOUD_CONFIG_FILE`: the `aliyun` CLI's config somewhere else than
+/// `~/.aliyun/config.json`.
+pub const ENV_ALIYUN_CONFIG_FILE: &str = "ALIBABA_CLOUD_CONFIG_FILE";
 
 /// Both files as read. The `aliyun` CLI's config is read up front but is only an error when it
 /// is needed: a broken file of another tool must not stop a run that does not use it.
@@ -39,12 +47,15 @@ pub struct Files {
     pub ours_path: Option<PathBuf>,
     pub aliyun: Result<Option<AliyunConfig>, String>,
     pub aliyun_path: Option<PathBuf>,
+    /// `~/.alibabacloud`.
+    pub alibabacloud_dir: Option<PathBuf>,
 }
 
 /// The profile whose settings apply.
 pub enum Chosen<'a> {
-    /// A profile of our file, by name.
-    Ours(&'a str, &'a Profile, &'a Path),
+    /// A profile of our file: its name, itself, and the file (other profiles of it may give it
+    /// credentials).
+    Ours(&'a str, &'a Profile, &'a ProfileFile),
     Aliyun(&'a AliyunProfile, &'a Path),
     Nothing,
 }
@@ -72,7 +83,11 @@ impl Files {
             Some(path) => ProfileFile::load(path, required)?,
             None => None,
         };
-        let aliyun = match &paths.aliyun_config {
+        let aliyun_path = match env.get(ENV_ALIYUN_CONFIG_FILE) {
+            Some(path) => Some(PathBuf::from(path)),
+            None => paths.aliyun_config.clone(),
+        };
+        let aliyun = match &aliyun_path {
             Some(path) => AliyunConfig::load(path).map_err(|e| format!("{e:#}")),
             None => Ok(None),
         };
@@ -80,7 +95,8 @@ impl Files {
             ours,
             ours_path,
             aliyun,
-            aliyun_path: paths.aliyun_config.clone(),
+            aliyun_path,
+            alibabacloud_dir: paths.alibabacloud_dir.clone(),
         })
     }
 
@@ -118,7 +134,7 @@ impl Files {
                 .as_ref()
                 .and_then(|f| Some((f.get("default")?, f)))
             {
-                Some((profile, file)) => Chosen::Ours("default", profile, &file.path),
+                Some((profile, file)) => Chosen::Ours("default", profile, file),
                 None => Chosen::Nothing,
             },
         };
@@ -144,7 +160,7 @@ impl Files {
         if let Some(file) = &self.ours
             && let Some((name, profile)) = file.profiles.get_key_value(name)
         {
-            return Ok(Chosen::Ours(name, profile, &file.path));
+            return Ok(Chosen::Ours(name, profile, file));
         }
         if let Some((profile, cfg)) = self.aliyun()?.and_then(|a| Some((a.get(name)?, a))) {
             return Ok(Chosen::Aliyun(profile, &cfg.path));
@@ -185,7 +201,7 @@ impl Choice<'_> {
     /// The chosen profile of our file, with its source, when it is one of ours.
     pub fn ours(&self) -> Option<(&Profile, Source)> {
         match self.chosen {
-            Chosen::Ours(name, profile, path) => Some((profile, Source::profile(name, path))),
+            Chosen::Ours(name, profile, file) => Some((profile, Source::profile(name, &file.path))),
             _ => None,
         }
     }

@@ -102,7 +102,7 @@ impl Config {
         }
         let diag = Diag::new(cli.verbose);
         let http = Http::new(numbers.timeout, numbers.jobs, diag);
-        let (provider, from) = credentials::find(&env, &files, &choice)?;
+        let (provider, from) = credentials::find(&env, &files, &choice, &http)?;
         let keyring = Keyring::open(provider, from, diag)?;
         sources.record("credentials", keyring.source());
         Ok(Config {

@@ -23,6 +23,25 @@ pub struct Profile {
     /// A command printing credentials as JSON (the `aliyun` CLI's External format); a `Secret`,
     /// since its text may hold one.
     pub credentials_command: Option<Secret>,
+    /// A RAM role to assume with the credentials the rest of the profile gives (its own keys,
+    /// `source_profile`'s, or the OIDC token's), and how.
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub policy: Option<String>,
+    /// Another profile whose credentials assume `role_arn`.
+    pub source_profile: Option<String>,
+    /// RRSA: assume `role_arn` with the OIDC token in this file, from this provider.
+    pub oidc_provider_arn: Option<String>,
+    pub oidc_token_file: Option<String>,
+    /// The ECS instance's RAM role by name; empty: the one attached.
+    pub ecs_ram_role: Option<String>,
+    /// A URL answering with temporary credentials.
+    pub credentials_uri: Option<Secret>,
+    /// Which STS endpoint to ask: a region's, or an explicit host or URL.
+    pub sts_region: Option<String>,
+    pub sts_endpoint: Option<String>,
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub intranet: Option<bool>,
@@ -127,6 +146,12 @@ impl Profile {
             || self.access_key_secret.is_some()
             || self.security_token.is_some()
             || self.credentials_command.is_some()
+            || self.role_arn.is_some()
+            || self.source_profile.is_some()
+            || self.oidc_provider_arn.is_some()
+            || self.oidc_token_file.is_some()
+            || self.ecs_ram_role.is_some()
+            || self.credentials_uri.is_some()
     }
 
     fn holds_secret(&self) -> bool {

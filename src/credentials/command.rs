@@ -49,7 +49,7 @@ pub fn from_command(
     timeout: Duration,
     interrupt: &Interrupt,
 ) -> Result<Issued> {
-    let out = run_command(command, style, timeout, interrupt)?;
+    let out = run(command, style, timeout, interrupt)?;
     parse_external(&out)
 }
 
@@ -101,8 +101,8 @@ fn build_command(command: &str, style: CommandStyle) -> Result<Command> {
     })
 }
 
-/// Run `command` to its end and return what it printed on stdout.
-fn run_command(
+/// Run `command` to its end and return what it printed on stdout (see `from_command`).
+pub fn run(
     command: &str,
     style: CommandStyle,
     timeout: Duration,
@@ -249,7 +249,7 @@ fn describe(d: Duration) -> String {
 }
 
 /// Parse the External-format JSON. Errors never quote the input: it holds a secret.
-fn parse_external(out: &[u8]) -> Result<Issued> {
+pub(super) fn parse_external(out: &[u8]) -> Result<Issued> {
     #[derive(serde::Deserialize)]
     struct External {
         mode: Option<String>,

@@ -9,6 +9,7 @@ use super::keyring::{self, Issued, Provider};
 use super::{Credentials, Secret};
 use crate::config::env::Env;
 use crate::interrupt::Interrupt;
+use std::sync::Arc;
 
 /// Overrides where the ECS metadata service is reached (tests point it at a loopback server).
 pub const ENV_ECS_METADATA_URL: &str = "SLS_RETRY_ECS_METADATA_URL";
@@ -29,7 +30,12 @@ const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 ///
 /// IMDSv2 first (a session token), falling back to IMDSv1 unless `v1_disabled`.
 pub fn from_ecs_metadata(base: &str, role: &str, v1_disabled: bool) -> Result<Issued> {
-    let service = Service::open(base, v1_disabled)?;
+    from_service(base, role, v1_disabled, Duration::from_secs(5))
+}
+
+/// As `from_ecs_metadata`, each request taking at most `patience` (connecting at most 2 s).
+fn from_service(base: &str, role: &str, v1_disabled: bool, patience: Duration) -> Result<Issued> {
+    let service = Service::open(base, v1_disabled, patience)?;
     let role = match role {
         "" => service.attached_role()?,
         named => named.to_string(),
@@ -47,13 +53,14 @@ struct Service {
 
 impl Service {
     /// Ask for an IMDSv2 session token; without one, go on with IMDSv1 unless `v1_disabled`.
-    fn open(base: &str, v1_disabled: bool) -> Result<Service> {
+    fn open(base: &str, v1_disabled: bool, patience: Duration) -> Result<Service> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             // Link-local and answering in milliseconds on ECS; off ECS, fail fast.
-            .timeout_connect(Some(Duration::from_secs(2)))
-            .timeout_global(Some(Duration::from_secs(5)))
+            .timeout_connect(Some(patience.min(Duration::from_secs(2))))
+            .timeout_global(Some(patience))
+            .user_agent(crate::http::USER_AGENT)
             .proxy(None)
             .build()
             .new_agent();
@@ -174,19 +181,24 @@ pub struct EcsRole {
     /// Empty: the role attached to the instance, looked up at each fetch.
     role: String,
     v1_disabled: bool,
+    /// How long each request to the service may take.
+    patience: Duration,
     interrupt: Interrupt,
     /// Where it is configured, which its errors name.
     configured_at: String,
+}
+
+/// `$ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`, as the libraries read it.
+pub fn disabled(env: &Env) -> bool {
+    env.get(ENV_ECS_METADATA_DISABLED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 impl EcsRole {
     /// The RAM role `named` (empty: the one `$ALIBABA_CLOUD_ECS_METADATA` names, else the one
     /// attached), from the metadata service the environment points at.
     pub fn from_env(named: &str, env: &Env) -> Result<EcsRole> {
-        if env
-            .get(ENV_ECS_METADATA_DISABLED)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
+        if disabled(env) {
             bail!("{ENV_ECS_METADATA_DISABLED} is set");
         }
         // As the credentials libraries do: the role may also come from the environment.
@@ -201,6 +213,7 @@ impl EcsRole {
                 .unwrap_or_else(|| ECS_METADATA_URL.to_string()),
             role,
             v1_disabled: env.is_true(ENV_IMDSV1_DISABLED),
+            patience: Duration::from_secs(5),
             interrupt: env.interrupt.clone(),
             configured_at: String::new(),
         })
@@ -213,15 +226,70 @@ impl EcsRole {
             ..self
         }
     }
+
+    /// How `-v` names it.
+    pub fn describe(&self) -> String {
+        let role = match self.role.as_str() {
+            "" => "the one attached".to_string(),
+            name => crate::untrusted::escape(name).into_owned(),
+        };
+        format!(
+            "the ECS instance's RAM role ({role}, metadata service {})",
+            self.base
+        )
+    }
 }
 
 impl Provider for EcsRole {
     /// The call is read-only and may take seconds off ECS, so a signal does not wait for it.
     fn fetch(&self) -> Result<Issued> {
-        let (base, role, v1_disabled) = (self.base.clone(), self.role.clone(), self.v1_disabled);
+        let (base, role) = (self.base.clone(), self.role.clone());
+        let (v1_disabled, patience) = (self.v1_disabled, self.patience);
         let during = "asking the ECS metadata service for credentials; nothing was sent";
-        let fetched = (self.interrupt)
-            .abandon_on_signal(during, move || from_ecs_metadata(&base, &role, v1_disabled));
-        fetched?.with_context(|| self.configured_at.clone())
+        let fetched = (self.interrupt).abandon_on_signal(during, move || {
+            from_service(&base, &role, v1_disabled, patience)
+        });
+        let fetched = fetched?;
+        if self.configured_at.is_empty() {
+            return fetched;
+        }
+        fetched.with_context(|| self.configured_at.clone())
     }
+}
+
+/// The chain's last link, tried when nothing else has credentials, as every official SDK does:
+/// the instance's RAM role, with requests short enough that off ECS it costs about a second.
+/// When the service gives nothing, the error is the chain's: every source tried (`tried`), this
+/// one last, and why.
+struct LastLink {
+    role: EcsRole,
+    tried: String,
+}
+
+impl Provider for LastLink {
+    fn fetch(&self) -> Result<Issued> {
+        self.role.fetch().map_err(|err| {
+            if err
+                .downcast_ref::<crate::interrupt::Interrupted>()
+                .is_some()
+            {
+                return err;
+            }
+            anyhow::anyhow!(
+                "no credentials found; tried {}; {} ({err:#}). {}",
+                self.tried,
+                self.role.describe(),
+                super::chain::HOW_TO_SET_UP
+            )
+        })
+    }
+}
+
+/// The last link of the chain, after `tried`.
+pub fn last_link(env: &Env, tried: &[String]) -> Result<super::Found> {
+    let mut role = EcsRole::from_env("", env)?;
+    role.patience = Duration::from_secs(1);
+    let described = role.describe();
+    let tried = tried.join("; ");
+    Ok((Arc::new(LastLink { role, tried }), described))
 }

@@ -5,11 +5,15 @@
 mod aliyun_cli;
 mod chain;
 pub mod command;
+mod credentials_file;
 pub mod ecs_metadata;
 mod env;
 pub mod keyring;
+pub mod oidc;
 mod profile;
+pub mod role;
 pub mod sts;
+pub mod uri;
 
 use std::fmt;
 use std::sync::Arc;

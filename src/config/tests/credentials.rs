@@ -128,7 +128,17 @@ fn a_named_profile_is_looked_up_in_the_aliyun_cli_config_next() {
 
     let err = w.error(&[&TARGET[..], &["--profile", "cli-ram"]].concat());
     assert!(
-        err.contains("mode \"RamRoleArn\" is not supported"),
+        err.ends_with("(mode RamRoleArn): the role ARN is empty"),
+        "{err}"
+    );
+    let err = w.error(&[&TARGET[..], &["--profile", "cli-sso"]].concat());
+    assert!(
+        err.contains("(mode CloudSSO): this mode needs a browser sign-in"),
+        "{err}"
+    );
+    let err = w.error(&[&TARGET[..], &["--profile", "cli-rsa"]].concat());
+    assert!(
+        err.contains("mode \"RsaKeyPair\" is not supported"),
         "{err}"
     );
 

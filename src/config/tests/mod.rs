@@ -26,10 +26,15 @@ impl World {
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "b")
     }
 
+    /// An empty home. The ECS metadata service is off: the chain's last link must never reach
+    /// out of a test.
     fn new() -> World {
         World {
             dir: tempfile::tempdir().unwrap(),
-            env: HashMap::new(),
+            env: HashMap::from([(
+                "ALIBABA_CLOUD_ECS_METADATA_DISABLED".to_string(),
+                "true".to_string(),
+            )]),
         }
     }
 
@@ -57,6 +62,7 @@ impl World {
         Paths {
             profile_file: Some(self.dir.path().join(".config/sls-retry/config.toml")),
             aliyun_config: Some(self.dir.path().join(".aliyun/config.json")),
+            alibabacloud_dir: Some(self.dir.path().join(".alibabacloud")),
         }
     }
 
@@ -124,5 +130,7 @@ const ALIYUN: &str = r#"{"current": "cli-current", "profiles": [
     {"name": "cli-current", "mode": "AK", "access_key_id": "CLI-ID", "access_key_secret": "cli-secret", "region_id": "cn-shenzhen"},
     {"name": "cli-sts", "mode": "StsToken", "access_key_id": "STS.CLI", "access_key_secret": "s", "sts_token": "t", "region_id": "cn-hongkong"},
     {"name": "cli-ext", "mode": "external", "process_command": "printf {\"mode\":\"AK\",\"access_key_id\":\"EXT-ID\",\"access_key_secret\":\"ext-secret\"}"},
-    {"name": "cli-ram", "mode": "RamRoleArn", "access_key_id": "x", "access_key_secret": "y"}
+    {"name": "cli-ram", "mode": "RamRoleArn", "access_key_id": "x", "access_key_secret": "y"},
+    {"name": "cli-sso", "mode": "CloudSSO", "cloud_sso_sign_in_url": "https://signin.example"},
+    {"name": "cli-rsa", "mode": "RsaKeyPair"}
 ]}"#;

@@ -6,6 +6,9 @@ use std::process::Command;
 
 use standin::{DEMO_ENV, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
 
+/// A loopback address nothing listens on (port 1: reserved, and binding it takes root).
+pub const CLOSED_PORT: &str = "http://127.0.0.1:1";
+
 pub struct Home {
     dir: tempfile::TempDir,
 }
@@ -22,10 +25,14 @@ impl Home {
     }
 
     /// `sls-retry` with a cleared environment and this HOME, run in it.
+    /// The ECS metadata service (the credential chain's last link) is pointed at a closed
+    /// loopback port: no test ever reaches 100.100.100.200. A test that serves the metadata
+    /// routes points `SLS_RETRY_ECS_METADATA_URL` at the stand-in instead.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sls-retry"));
         cmd.env_clear()
             .env("HOME", self.path())
+            .env("SLS_RETRY_ECS_METADATA_URL", CLOSED_PORT)
             .current_dir(self.path());
         cmd
     }

@@ -183,6 +183,137 @@ fn no_credentials_lists_every_source_tried() {
         "{err}"
     );
     assert!(err.contains("run `aliyun configure`"), "{err}");
+    for source in [
+        "RRSA/OIDC from ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_URI (not set)",
+        "the credentials file ",
+        ".alibabacloud/credentials.ini or ",
+        "the ECS instance's RAM role (ALIBABA_CLOUD_ECS_METADATA_DISABLED is set)",
+    ] {
+        assert!(err.contains(source), "{source} in {err}");
+    }
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+/// A source that is there but has nothing to use is named with why, and the chain goes on.
+#[test]
+fn sources_found_without_credentials_say_why() {
+    let w = World::new()
+        .profile_file("[default]\nregion = \"cn-hangzhou\"\n")
+        .file(".alibabacloud/credentials", "[other]\ntype = access_key\n");
+    let err = w.error(&TARGET);
+    assert!(
+        err.contains("profile \"default\" in ") && err.contains("(it has no credentials)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(".alibabacloud/credentials (no [default] section)"),
+        "{err}"
+    );
+
+    // The section the libraries' ALIBABA_CLOUD_PROFILE names is the one read.
+    let w = w
+        .file(
+            ".alibabacloud/credentials",
+            "[ops]\ntype = access_key\naccess_key_id = FILE-ID\naccess_key_secret = file-secret\n",
+        )
+        .env("ALIBABA_CLOUD_PROFILE", "ops");
+    let c = w.resolve(&TARGET).unwrap();
+    assert_eq!(key_id(&c), "FILE-ID");
+    assert!(
+        source(&c, "credentials").starts_with("credentials file section [ops] of "),
+        "{}",
+        source(&c, "credentials")
+    );
+
+    let w = World::new().file(
+        ".alibabacloud/credentials.ini",
+        "[default]\ntype = bearer\n",
+    );
+    let err = w.error(&TARGET);
+    assert!(
+        err.contains("type \"bearer\" is not one sls-retry reads"),
+        "{err}"
+    );
+}
+
+/// One source per profile; a role needs something to assume it with; chains of source
+/// profiles end somewhere.
+#[test]
+fn profiles_name_one_source_and_chains_end() {
+    let cases = [
+        (
+            "[default]\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\necs_ram_role = \"r\"\n",
+            "set either access_key_id/access_key_secret or ecs_ram_role, not both",
+        ),
+        (
+            "[default]\ncredentials_uri = \"http://x\"\necs_ram_role = \"\"\nsource_profile = \"p\"\nrole_arn = \"r\"\n",
+            "source_profile, ecs_ram_role, credentials_uri name different sources of credentials",
+        ),
+        (
+            "[default]\nrole_arn = \"acs:ram::1:role/r\"\n",
+            "role_arn needs credentials to assume it with",
+        ),
+        (
+            "[default]\nsource_profile = \"a\"\nrole_arn = \"r\"\n[a]\nsource_profile = \"b\"\nrole_arn = \"r\"\n[b]\nsource_profile = \"a\"\nrole_arn = \"r\"\n",
+            "source_profile goes round in a loop (default -> a -> b -> a)",
+        ),
+        (
+            "[default]\nsource_profile = \"gone\"\nrole_arn = \"r\"\n",
+            "profile \"default\" in ",
+        ),
+        (
+            "[default]\nsource_profile = \"a\"\n[a]\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\n",
+            "source_profile gives credentials to assume role_arn with; set role_arn",
+        ),
+        (
+            "[default]\nrole_arn = \"r\"\noidc_provider_arn = \"p\"\n",
+            "an OIDC role needs both the OIDC provider's ARN and the token file",
+        ),
+        (
+            "[default]\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\nrole_arn = \"r\"\nduration_seconds = 60\n",
+            "a role session lasts 900 to 43200 seconds, not 60",
+        ),
+    ];
+    for (toml, message) in cases {
+        let err = World::new().profile_file(toml).error(&TARGET);
+        assert!(err.contains(message), "{toml}: {err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+    let err = World::new()
+        .profile_file("[default]\nsource_profile = \"gone\"\nrole_arn = \"r\"\n")
+        .error(&TARGET);
+    assert!(
+        err.contains("its source_profile \"gone\" is no profile of the file"),
+        "{err}"
+    );
+}
+
+/// RRSA needs its three variables together; an aliyun CLI chain that goes round is refused.
+#[test]
+fn half_an_rrsa_environment_or_a_looping_cli_chain_is_an_error() {
+    let w = World::new()
+        .env("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/r")
+        .env(
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+            "acs:ram::1:oidc-provider/p",
+        );
+    let err = w.error(&TARGET);
+    assert!(
+        err.contains("ALIBABA_CLOUD_OIDC_TOKEN_FILE not set"),
+        "{err}"
+    );
+
+    let w = World::new().aliyun(
+        r#"{"current": "a", "profiles": [
+            {"name": "a", "mode": "ChainableRamRoleArn", "source_profile": "b", "ram_role_arn": "r"},
+            {"name": "b", "mode": "ChainableRamRoleArn", "source_profile": "a", "ram_role_arn": "r"}]}"#,
+    );
+    let err = w.error(&TARGET);
+    assert!(
+        err.contains("source_profile goes round in a loop (a -> b -> a)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -53,6 +53,14 @@ impl World {
         self
     }
 
+    /// Write `text` at `relative` in the home.
+    fn file(self, relative: &str, text: &str) -> World {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
     fn env(mut self, name: &str, value: &str) -> World {
         self.env.insert(name.into(), value.into());
         self

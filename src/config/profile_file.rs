@@ -412,7 +412,16 @@ mod tests {
         let profiles = parse(include_str!("../../config.example.toml")).unwrap();
         assert_eq!(
             profiles.keys().collect::<Vec<_>>(),
-            ["default", "prod", "staging"]
+            [
+                "audit",
+                "cross-account",
+                "default",
+                "ecs",
+                "k8s",
+                "prod",
+                "staging",
+                "uri"
+            ]
         );
         assert!(profiles["prod"].credentials_command.is_some());
     }

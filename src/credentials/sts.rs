@@ -173,13 +173,7 @@ impl Sts {
             role,
         };
         let diag = self.http.diag();
-        diag.debug(|| {
-            let (query, form) = (call.redacted_query(), call.redacted_form());
-            format!(
-                "STS request:\nPOST {}/?{query}\nContent-Type: {FORM}\n\n{form}",
-                self.endpoint
-            )
-        });
+        diag.debug(|| shown(&self.endpoint, &call));
         let agent = self.http.agent().clone();
         let url = format!("{}/?{}", self.endpoint, call.expose_query());
         let form = call.expose_form();
@@ -204,6 +198,12 @@ impl Sts {
         });
         asked.read(status, answer, &body)
     }
+}
+
+/// The request as `-vv` prints it: the STS token, the signature and an OIDC token redacted.
+fn shown(endpoint: &StsEndpoint, call: &RpcSigned) -> String {
+    let (query, form) = (call.redacted_query(), call.redacted_form());
+    format!("STS request:\nPOST {endpoint}/?{query}\nContent-Type: {FORM}\n\n{form}")
 }
 
 fn rpc_request<'a>(action: &'a str, params: &'a [(&'a str, HeaderValue)]) -> RpcRequest<'a> {
@@ -335,7 +335,7 @@ impl Asked<'_> {
             ureq::Error::BodyExceedsLimit(_) => {
                 format!("an answer over {} KiB", MAX_ANSWER_BYTES / 1024)
             }
-            ureq::Error::Io(io) => format!("connection failed: {io}"),
+            ureq::Error::Io(io) => io.to_string(),
             // Its text would quote the URL, whose query holds the signature and STS token.
             ureq::Error::BadUri(_) => "the request's URL is invalid".to_string(),
             other => other.to_string(),
@@ -536,6 +536,43 @@ mod tests {
             err.ends_with("Expiration that cannot be read (soon; request id R)"),
             "{err}"
         );
+    }
+
+    /// What `-vv` prints of both calls: every parameter, no secret.
+    #[test]
+    fn the_request_as_printed_hides_every_secret() {
+        let endpoint = StsEndpoint("https://sts.aliyuncs.com".into());
+        let caller = Credentials {
+            access_key_id: "STS.caller".into(),
+            access_key_secret: Secret::new("caller-secret-do-not-print"),
+            security_token: Some(Secret::new("caller-token-do-not-print")),
+        };
+        let role = role();
+        let params = role.assume_role_params();
+        let signed = sign::sign_rpc(&rpc_request("AssumeRole", &params), &caller, now(), "n");
+        let token = Secret::new("oidc-token-do-not-print");
+        let params = role.oidc_params("acs:ram::1:oidc-provider/p", &token);
+        let oidc = sign::unsigned_rpc(&rpc_request("AssumeRoleWithOIDC", &params), now());
+        let signature = signed.query.last().unwrap().1.expose().into_owned();
+        let printed = format!("{}\n{}", shown(&endpoint, &signed), shown(&endpoint, &oidc));
+        for secret in ["do-not-print", &signature] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(lines[0], "STS request:");
+        assert!(lines[1].starts_with("POST https://sts.aliyuncs.com/?Action=AssumeRole&"));
+        assert!(lines[1].ends_with("&SecurityToken=<redacted>&Signature=<redacted>"));
+        assert_eq!(lines[2], "Content-Type: application/x-www-form-urlencoded");
+        assert_eq!(
+            lines[4],
+            "RoleArn=acs%3Aram%3A%3A1%3Arole%2Fr&Policy=%7B%22Version%22%3A%221%22%7D\
+             &RoleSessionName=sls-retry-1&DurationSeconds=3600"
+        );
+        assert!(lines[9].contains("&OIDCToken=<redacted>&"), "{}", lines[9]);
+    }
+
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH
     }
 
     #[test]

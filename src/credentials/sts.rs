@@ -200,6 +200,24 @@ impl Sts {
     }
 }
 
+/// What STS's answer (`status`, `body`) to `action` for `role` at `endpoint` gives: the
+/// credentials, or one line saying why not. What `Sts` does with each answer; public for the
+/// property tests.
+pub fn read_answer(
+    endpoint: &StsEndpoint,
+    action: &str,
+    role: &RoleRequest,
+    status: u16,
+    body: &[u8],
+) -> Result<Issued> {
+    let asked = Asked {
+        action,
+        endpoint,
+        role,
+    };
+    asked.read(status, Answer::parse(body), body)
+}
+
 /// The request as `-vv` prints it: the STS token, the signature and an OIDC token redacted.
 fn shown(endpoint: &StsEndpoint, call: &RpcSigned) -> String {
     let (query, form) = (call.redacted_query(), call.redacted_form());
@@ -422,13 +440,7 @@ mod tests {
 
     fn read(status: u16, body: &str) -> Result<Issued> {
         let endpoint = StsEndpoint("https://sts.aliyuncs.com".into());
-        let role = role();
-        let asked = Asked {
-            action: "AssumeRole",
-            endpoint: &endpoint,
-            role: &role,
-        };
-        asked.read(status, Answer::parse(body.as_bytes()), body.as_bytes())
+        read_answer(&endpoint, "AssumeRole", &role(), status, body.as_bytes())
     }
 
     fn refusal(status: u16, body: &str) -> String {

@@ -265,7 +265,9 @@ fn each_refusal_is_one_line_with_status_code_message_and_request_id() {
     );
     standin.push_sts_reply(Reply::raw(502, "text/html", "<h1>502 Bad Gateway</h1>"));
     let err = one_line(sts.assume_role(&caller(DEMO_KEY_SECRET), &role(ROLE)));
-    assert!(err.ends_with("answered HTTP 502, not with an STS answer: <h1>502 Bad Gateway</h1>; check the STS endpoint and any proxy"), "{err}");
+    let said = "answered HTTP 502, not with an STS answer: <h1>502 Bad Gateway</h1>; check the \
+                STS endpoint and any proxy";
+    assert!(err.ends_with(said), "{err}");
     standin.push_sts_reply(Reply::raw(
         200,
         "application/json",

@@ -156,7 +156,7 @@ impl Sts {
         &self,
         role: &RoleRequest,
         oidc_provider_arn: &str,
-        oidc_token: &crate::credentials::Secret,
+        oidc_token: &Secret,
     ) -> Result<Issued> {
         let params = role.oidc_params(oidc_provider_arn, oidc_token);
         let req = rpc_request("AssumeRoleWithOIDC", &params);

@@ -24,10 +24,16 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parse an endpoint as a user types it. The error is one line naming the problem and the fix.
     pub fn parse(input: &str) -> Result<Endpoint, String> {
+        Endpoint::parse_as(input, "endpoint", "cn-hangzhou.log.aliyuncs.com")
+    }
+
+    /// Parse the endpoint of another service (`what`, e.g. "STS endpoint"), whose errors give
+    /// `example`.
+    pub fn parse_as(input: &str, what: &str, example: &str) -> Result<Endpoint, String> {
         let bad = |why: &str| {
             format!(
-                "invalid endpoint '{}': {why}; expected host[:port] or http(s)://host[:port], \
-                 e.g. cn-hangzhou.log.aliyuncs.com",
+                "invalid {what} '{}': {why}; expected host[:port] or http(s)://host[:port], \
+                 e.g. {example}",
                 crate::untrusted::escape(input)
             )
         };

@@ -20,6 +20,8 @@ pub struct Http {
     /// The agent's name lookups, to forget when a request gets no answer.
     resolver: CachingResolver,
     timeout: Duration,
+    /// The run's `-v`/`-vv`, for those who send through the agent.
+    diag: Diag,
 }
 
 impl std::fmt::Debug for Http {
@@ -56,6 +58,7 @@ impl Http {
             agent,
             resolver,
             timeout,
+            diag,
         }
     }
 
@@ -66,6 +69,11 @@ impl Http {
     /// The time each request may take.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The run's diagnostics (`-v`, `-vv`).
+    pub fn diag(&self) -> Diag {
+        self.diag
     }
 
     /// Forget every name looked up: a request got no answer, and the remembered address may be

@@ -65,6 +65,12 @@ impl Interrupt {
         Ok(interrupt)
     }
 
+    /// Take `signal` as arrived, as its handler does: for tests of what a signal ends, which
+    /// cannot send one to the process they share.
+    pub fn notice(&self, signal: Signal) {
+        (self.signal).store(signal.number() as usize, Ordering::SeqCst);
+    }
+
     /// The signal, once one has arrived.
     pub fn signal(&self) -> Option<Signal> {
         match self.signal.load(Ordering::SeqCst) as i32 {

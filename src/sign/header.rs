@@ -1,5 +1,6 @@
-//! A signed header's value, marked sensitive by the signer that creates it: every way of printing
-//! it hides the secret part, and only the header writer asks for the whole value.
+//! A signed header's (or RPC parameter's) value, marked sensitive by the signer that creates it:
+//! every way of printing it hides the secret part, and only the writer of the wire asks for the
+//! whole value.
 
 use std::borrow::Cow;
 use std::fmt;

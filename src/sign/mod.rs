@@ -1,14 +1,17 @@
-//! The pure request signer: SLS signature v1 (`hmac-sha1`) and v4 (`SLS4-HMAC-SHA256`).
+//! The pure request signers: SLS signature v1 (`hmac-sha1`) and v4 (`SLS4-HMAC-SHA256`), and the
+//! RPC signature STS `AssumeRole` carries (`rpc.rs`).
 //!
 //! Nothing here reads the clock, the environment or the network: the caller passes the request
 //! description, the credentials and the time, and gets back the exact headers to send. That is what
 //! lets the tests replay the official SDKs' vectors byte for byte.
 //!
-//! The signers mark the headers that carry a secret (the signature, the STS token) as they create
-//! them (`HeaderValue::sensitive`); printing a signed request follows that mark. The string to sign
+//! The signers mark the headers (and RPC parameters) that carry a secret (the signature, the STS
+//! token) as they create them (`HeaderValue::sensitive`); printing a signed request follows that
+//! mark. The string to sign
 //! holds the STS token, so it never leaves this module: only its unit tests see it.
 
 mod header;
+mod rpc;
 mod v1;
 mod v4;
 
@@ -21,6 +24,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use crate::credentials::Credentials;
 
 pub use header::HeaderValue;
+pub use rpc::{RpcRequest, RpcSigned, sign_rpc, unsigned_rpc};
 pub use v1::sign_v1;
 pub use v4::{encode_query_value, sign_v4};
 

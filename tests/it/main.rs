@@ -13,3 +13,4 @@ mod parallel;
 mod properties;
 mod robustness;
 mod standin_selftest;
+mod sts;

@@ -14,6 +14,7 @@ use proptest::prelude::*;
 
 use sls_retry::clock::{self, Reading};
 use sls_retry::config::PROFILE_NUMBERS;
+use sls_retry::credentials::sts::{self, RoleRequest, StsEndpoint};
 use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::endpoint::Endpoint;
 use sls_retry::ids::{self, TaskId};
@@ -116,6 +117,30 @@ fn stdin_like() -> impl Strategy<Value = Vec<u8>> {
             .prop_map(String::into_bytes),
         proptest::collection::vec("[a-zA-Z0-9_.:-]{1,40}", 0..50)
             .prop_map(|ids| { serde_json::to_vec(&ids).unwrap() }),
+    ]
+}
+
+/// What STS (or something in its place) may answer: junk, JSON of the right shape with hostile
+/// or missing values, credentials with an odd Expiration.
+fn sts_answer_like() -> impl Strategy<Value = Vec<u8>> {
+    let text = proptest::option::of(".{0,80}");
+    let answer = (
+        text.clone(),
+        text.clone(),
+        text.clone(),
+        proptest::option::of(".{0,30}"),
+    );
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        answer.prop_map(|(id, code, message, expiration)| {
+            serde_json::json!({
+                "RequestId": id, "Code": code, "Message": message,
+                "Credentials": {"AccessKeyId": "STS.k", "AccessKeySecret": "hostile-secret",
+                    "SecurityToken": "hostile-secret-token", "Expiration": expiration},
+            })
+            .to_string()
+            .into_bytes()
+        }),
     ]
 }
 
@@ -344,6 +369,39 @@ proptest! {
     }
 
     /// Any text at all: a profile file that parses, or a one-line error; never a panic.
+    #[test]
+    fn sts_answers_never_panic_and_errors_are_one_safe_line(
+        body in sts_answer_like(),
+        status in prop_oneof![Just(200u16), 100u16..600],
+    ) {
+        let role = RoleRequest {
+            role_arn: "acs:ram::1:role/r".into(),
+            session_name: "s\u{202e}1".into(),
+            duration_seconds: 3600,
+            policy: None,
+            external_id: None,
+        };
+        let endpoint = StsEndpoint::select(None, None, false).unwrap();
+        if let Err(err) = sts::read_answer(&endpoint, "AssumeRole", &role, status, &body) {
+            let err = format!("{err:#}");
+            prop_assert!(!err.chars().any(untrusted::is_hazard), "{err:?}");
+            // A 200 may carry credentials: no secret of its body is quoted.
+            prop_assert!(status != 200 || !err.contains("hostile-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sts_endpoints_never_panic(
+        explicit in proptest::option::of(".{0,60}"),
+        region in proptest::option::of(".{0,40}"),
+        vpc in any::<bool>(),
+    ) {
+        match StsEndpoint::select(explicit.as_deref(), region.as_deref(), vpc) {
+            Ok(endpoint) => prop_assert!(endpoint.0.starts_with("http"), "{endpoint}"),
+            Err(err) => prop_assert!(!err.to_string().chars().any(untrusted::is_hazard), "{err}"),
+        }
+    }
+
     #[test]
     fn profile_files_never_panic(text in "[\\[\\]{}=\"'.,a-z_0-9 \\n#\\x00-\\x1f\\x{80}-\\x{10FFFF}+-]{0,200}") {
         if let Err(e) = sls_retry::config::profile_file::parse_file(std::path::Path::new("f.toml"), &text) {

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use standin::DEMO_KEY_SECRET;
+use standin::{DEMO_KEY_SECRET, ISSUED_SECRET_MARK, ISSUED_TOKEN_MARK};
 
 use super::Run;
 
@@ -24,6 +24,9 @@ const SECRETS: &[&str] = &[
     "demo-ecs-secret",
     "demo-ecs-token",
     "S3cret",
+    // Every secret and token the stand-in hands out (STS, credentials URI, short-lived ECS role).
+    ISSUED_SECRET_MARK,
+    ISSUED_TOKEN_MARK,
 ];
 
 impl Run {

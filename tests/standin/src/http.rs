@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use super::{Reply, Shared, faults, metadata, sls};
+use super::{Reply, Shared, faults, sls};
 
 /// Larger heads are refused; SLS requests have about ten short headers.
 const MAX_HEAD: usize = 64 * 1024;
@@ -78,7 +78,7 @@ fn serve_requests(stream: &mut TcpStream, shared: &Shared) {
     loop {
         let (_in_flight, response, keep_alive) = match read_request(stream, &mut buf) {
             Ok(Some(request)) => {
-                let sls_request = !request.path.starts_with(metadata::PREFIX);
+                let sls_request = sls::Service::of(&request.path) == sls::Service::Sls;
                 let in_flight = sls_request.then(|| InFlight::enter(shared));
                 let response = sls::handle(shared, &request);
                 (in_flight, response, request.keep_alive)
@@ -273,6 +273,7 @@ pub(super) fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         411 => "Length Required",
         413 => "Payload Too Large",
         429 => "Too Many Requests",

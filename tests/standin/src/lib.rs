@@ -1,15 +1,19 @@
-//! Loopback stand-in for SLS (and for the ECS metadata service EcsRamRole credentials come from): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
+mod accounts;
 mod faults;
 mod http;
 mod listing;
 mod metadata;
 // Public for the stand-in's self-tests (tests/it/standin_selftest.rs), which sign requests with
 // the very pieces the stand-in verifies them with.
+pub mod rpc;
 pub mod sls;
+mod sts;
+mod uri;
 pub mod v4;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -17,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
+pub use accounts::{ISSUED_SECRET_MARK, ISSUED_TOKEN_MARK, IssuedCredentials};
 pub use listing::Task;
 
 pub const DEMO_PROJECT: &str = "demo-project";
@@ -57,7 +62,7 @@ pub struct Recorded {
     /// The task ids this request got accepted (empty unless it was a successful RetryShipperTask).
     pub accepted_ids: Vec<String>,
     /// By the Authorization scheme, verified or not: 1 for `LOG `, 4 for `SLS4-HMAC-SHA256 `, else 0
-    /// (no Authorization, another scheme, or an ECS metadata request).
+    /// (no Authorization, another scheme, or a request to a credential route).
     pub signature_version: u8,
     /// What was done instead of (or besides) a plain answer, for logs: e.g. `injected 503 ServerBusy`,
     /// `injected drop`, `injected hang`, `scripted 301`, `scripted 200 truncated to 40 bytes`,
@@ -74,6 +79,20 @@ impl Recorded {
         let retry = self.method == "PUT" && sls::shipper_tasks(&self.path).is_some();
         let ids = retry.then(|| serde_json::from_slice::<Vec<String>>(&self.body).ok());
         ids.flatten().unwrap_or_default()
+    }
+
+    /// The query's parameters, then a form body's, decoded: what an STS request asked.
+    pub fn params(&self) -> Vec<(String, String)> {
+        sts::params(&self.query, &self.headers, &self.body)
+    }
+
+    /// The first parameter of that name in `params`.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let params = self.params().into_iter();
+        params
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
     }
 
     /// The first header of that name, compared case-insensitively.
@@ -146,6 +165,12 @@ impl Reply {
         }
     }
 
+    /// An STS error: `{"RequestId", "HostId", "Code", "Message", "Recommend"}`, e.g. 500
+    /// `InternalError` for `StandIn::push_sts_reply`.
+    pub fn sts_error(status: u16, code: &str, message: &str) -> Reply {
+        sts::error(status, code, message)
+    }
+
     /// A redirect as a load balancer sends it: `Location`, empty body, no `x-log-requestid`.
     pub fn redirect(status: u16, location: &str) -> Reply {
         Reply::raw(status, "", "").with_header("Location", location)
@@ -171,6 +196,12 @@ impl Reply {
     /// No answer: the connection is closed once the request has been read.
     pub fn drop_connection() -> Reply {
         Reply::wire(http::Wire::Drop)
+    }
+
+    /// No answer ever: the request is read and its connection left open until the client or
+    /// the stand-in closes it.
+    pub fn hang() -> Reply {
+        Reply::wire(http::Wire::Hang)
     }
 
     /// One more header on the answer, e.g. `Retry-After` on a 429. A `Date` replaces the one the
@@ -234,6 +265,8 @@ pub struct Builder {
     /// `(count, seed)` of each `generated_tasks`, generated at build time against the server clock.
     generated: Vec<(usize, u64)>,
     faults: faults::Faults,
+    /// (provider ARN, the token it holds)
+    oidc_providers: Vec<(String, String)>,
 }
 
 impl Builder {
@@ -283,6 +316,49 @@ impl Builder {
             secret: secret.into(),
             token: token.into(),
         });
+        self
+    }
+
+    /// The ECS role hands out new credentials at each request, each lasting `secs` (its
+    /// `Expiration` says so, and SLS refuses them after it), instead of its fixed ones lasting
+    /// six hours.
+    pub fn ecs_role_lifetime(mut self, secs: u64) -> Self {
+        self.world.ecs_role_lifetime = Some(Duration::from_secs(secs));
+        self
+    }
+
+    /// A RAM role STS lets trusted principals (see `trust`) assume: its credentials last
+    /// `lifetime_secs` (or `DurationSeconds`, when that is shorter), a test's short lifetime
+    /// winning over STS's 900-second minimum so that credentials fall due quickly.
+    pub fn role(mut self, arn: &str, lifetime_secs: u64) -> Self {
+        let lifetime = Duration::from_secs(lifetime_secs);
+        let role = sts::Role {
+            arn: arn.into(),
+            lifetime,
+        };
+        self.world.roles.push(role);
+        self
+    }
+
+    /// `principal` may assume the role `arn`: an AccessKeyId (`AssumeRole` signed with it), the
+    /// ARN of a role whose STS credentials sign the call (a chain of roles), or an OIDC provider's
+    /// ARN (`AssumeRoleWithOIDC`).
+    pub fn trust(mut self, arn: &str, principal: &str) -> Self {
+        self.world.trusts.push((arn.into(), principal.into()));
+        self
+    }
+
+    /// An OIDC identity provider and the token it vouches for now (what the service account's
+    /// token file holds); `StandIn::set_oidc_token` rotates it.
+    pub fn oidc_provider(mut self, arn: &str, token: &str) -> Self {
+        self.oidc_providers.push((arn.into(), token.into()));
+        self
+    }
+
+    /// Serve a credentials URI (`StandIn::credentials_uri`) handing out new credentials at each
+    /// request, each lasting `lifetime_secs`.
+    pub fn credentials_uri(mut self, lifetime_secs: u64) -> Self {
+        self.world.credentials_uri = Some(Duration::from_secs(lifetime_secs));
         self
     }
 
@@ -352,7 +428,7 @@ impl Builder {
     }
 
     /// Seeds the fault draws (default 0): the same seed and the same requests in the same order meet
-    /// the same faults. The n-th SLS request received (the ECS metadata routes aside) draws from (seed, n).
+    /// the same faults. The n-th SLS request received (the credential routes aside: STS, ECS metadata, credentials URI) draws from (seed, n).
     pub fn fault_seed(mut self, seed: u64) -> Self {
         self.faults.seed = seed;
         self
@@ -385,7 +461,7 @@ impl Builder {
         self
     }
 
-    /// Every SLS request (the ECS metadata routes aside), whatever its answer, waits `d` after it has
+    /// Every SLS request (the credential routes aside: STS, ECS metadata, credentials URI), whatever its answer, waits `d` after it has
     /// been processed and recorded, before the answer (or a dropped connection) goes out. A client
     /// that times out may so find its request accepted all the same, as with SLS.
     pub fn delay(mut self, d: Duration) -> Self {
@@ -429,6 +505,7 @@ impl Builder {
         let log = Log {
             tasks,
             late_tasks: self.world.late_tasks,
+            oidc_providers: self.oidc_providers,
             ..Log::default()
         };
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
@@ -523,7 +600,7 @@ impl StandIn {
         self.shared.connections.load(SeqCst)
     }
 
-    /// The most SLS requests (the ECS metadata routes aside) handled at the same moment, each counted
+    /// The most SLS requests (the credential routes aside: STS, ECS metadata, credentials URI) handled at the same moment, each counted
     /// from when it has been read whole to when its answer has been written (or its connection dropped).
     pub fn peak_concurrency(&self) -> usize {
         self.shared.peak_concurrency.load(SeqCst)
@@ -548,6 +625,52 @@ impl StandIn {
         requests.requests.iter().filter(carried).count()
     }
 
+    /// The credentials URI `Builder::credentials_uri` serves.
+    pub fn credentials_uri(&self) -> String {
+        format!("{}{}", self.endpoint(), uri::PATH)
+    }
+
+    /// Every set of temporary credentials handed out (STS, the credentials URI, a short-lived
+    /// ECS role), in order.
+    pub fn issued(&self) -> Vec<IssuedCredentials> {
+        self.shared.log().issued.clone()
+    }
+
+    /// The STS requests received (`endpoint()` is STS too, at `/`), whatever became of them.
+    pub fn sts_requests(&self) -> Vec<Recorded> {
+        self.requests_to(|path| path == sts::PATH)
+    }
+
+    /// The credentials-URI requests received, whatever became of them.
+    pub fn uri_requests(&self) -> Vec<Recorded> {
+        self.requests_to(|path| path == uri::PATH)
+    }
+
+    fn requests_to(&self, path: impl Fn(&str) -> bool) -> Vec<Recorded> {
+        let log = self.shared.log();
+        let requests = log.requests.iter().filter(|r| path(&r.path));
+        requests.cloned().collect()
+    }
+
+    /// The token the OIDC provider `arn` vouches for from now on (the old one is refused), as
+    /// when Kubernetes rotates a service account's token file.
+    pub fn set_oidc_token(&self, arn: &str, token: &str) {
+        let mut log = self.shared.log();
+        log.oidc_providers.retain(|(provider, _)| provider != arn);
+        log.oidc_providers.push((arn.into(), token.into()));
+    }
+
+    /// Queue an answer for the next STS request, given instead of checking it (e.g.
+    /// `Reply::sts_error(500, "InternalError", ...)`, `Reply::hang()`); recorded as `scripted ...`.
+    pub fn push_sts_reply(&self, reply: Reply) {
+        self.shared.log().sts_replies.push_back(reply);
+    }
+
+    /// Queue an answer for the next credentials-URI request, given instead of new credentials.
+    pub fn push_uri_reply(&self, reply: Reply) {
+        self.shared.log().uri_replies.push_back(reply);
+    }
+
     /// Queue a canned answer. Each authenticated RetryShipperTask or GetShipperStatus request that no
     /// injected fault took takes the oldest one instead of its own answer (before its logstore and
     /// shipper are looked up).
@@ -556,7 +679,7 @@ impl StandIn {
     }
 
     /// Queue an answer given before any check, as a proxy or load balancer in front of SLS gives
-    /// it: the next SLS request (the ECS metadata routes aside), whatever its signature, Date or
+    /// it: the next SLS request (the credential routes aside: STS, ECS metadata, credentials URI), whatever its signature, Date or
     /// path, takes the oldest one instead of being checked or processed. Recorded with the fault
     /// `proxied ...`.
     pub fn push_proxy_reply(&self, reply: Reply) {
@@ -599,6 +722,14 @@ struct Log {
     late_tasks: usize,
     /// ECS metadata tokens issued, with when each expires.
     metadata_tokens: Vec<(String, SystemTime)>,
+    /// Temporary credentials handed out, which sign requests until they expire.
+    issued: Vec<IssuedCredentials>,
+    /// Every `SignatureNonce` a signed STS request spent.
+    sts_nonces: HashSet<String>,
+    /// (provider ARN, the token it vouches for now)
+    oidc_providers: Vec<(String, String)>,
+    sts_replies: VecDeque<Reply>,
+    uri_replies: VecDeque<Reply>,
 }
 
 impl Shared {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::http::Request;
-use super::{Reply, Shared};
+use super::{Reply, Shared, accounts};
 
 /// Every route lives under this prefix; SLS has nothing there.
 pub(super) const PREFIX: &str = "/latest/";
@@ -17,7 +17,8 @@ const ROLES_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 const TTL_HEADER: &str = "x-aliyun-ecs-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aliyun-ecs-metadata-token";
 const MAX_TOKEN_TTL_SECS: u64 = 21600;
-/// How long the role's credentials say they last (`Expiration`).
+/// How long the role's fixed credentials say they last (`Expiration`), unless
+/// `Builder::ecs_role_lifetime` makes it issue short-lived ones.
 const CREDENTIALS_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
 /// The instance's RAM role and the temporary credentials it hands out.
@@ -96,12 +97,25 @@ fn role(shared: &Shared, name: &str, now: SystemTime) -> Reply {
     if name != role.name {
         return not_found();
     }
-    let time = |t| humantime::format_rfc3339_seconds(t).to_string();
+    let time = accounts::time;
+    let (key_id, secret, token, expires) = match shared.world.ecs_role_lifetime {
+        Some(lifetime) => {
+            let by = format!("ecs:{}", role.name);
+            let issued = accounts::issue(shared, &by, lifetime, now);
+            (issued.key_id, issued.secret, issued.token, issued.expires)
+        }
+        None => (
+            role.key_id.clone(),
+            role.secret.clone(),
+            role.token.clone(),
+            now + CREDENTIALS_LIFETIME,
+        ),
+    };
     let body = serde_json::json!({
-        "AccessKeyId": role.key_id,
-        "AccessKeySecret": role.secret,
-        "SecurityToken": role.token,
-        "Expiration": time(now + CREDENTIALS_LIFETIME),
+        "AccessKeyId": key_id,
+        "AccessKeySecret": secret,
+        "SecurityToken": token,
+        "Expiration": time(expires),
         "LastUpdated": time(now),
         "Code": "Success",
     });

@@ -1,4 +1,4 @@
-//! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes.
+//! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes, `/` to STS (sts.rs), `/credentials-uri` to the credentials URI (uri.rs).
 // The v1 check is written here from the service's documentation, apart from src/sign, so it is an
 // independent witness; standin_selftest::official_sdk_vectors_verify (tests/it) ties it to the
 // official SDK's own signatures.
@@ -14,7 +14,7 @@ use percent_encoding::percent_decode_str;
 use super::faults::Draw;
 use super::http::{Request, Response, Wire};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
-use super::{Recorded, Reply, Shared, listing, metadata, v4};
+use super::{Recorded, Reply, Shared, accounts, listing, metadata, sts, uri, v4};
 
 /// How far the request's Date may be from the server clock before SLS refuses it.
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -31,7 +31,14 @@ pub(super) struct World {
     pub accounts: Vec<(String, String, Option<String>)>,
     pub region: String,
     pub ecs_role: Option<metadata::EcsRole>,
+    /// The ECS role issues new credentials lasting this long at each request.
+    pub ecs_role_lifetime: Option<Duration>,
     pub ecs_require_token: bool,
+    /// The RAM roles STS knows, and (role ARN, principal) pairs: who may assume which.
+    pub roles: Vec<sts::Role>,
+    pub trusts: Vec<(String, String)>,
+    /// The credentials URI serves credentials lasting this long.
+    pub credentials_uri: Option<Duration>,
     pub clock_skew_secs: i64,
     /// What a request time out of the window is refused with; empty is `RequestTimeExpired`.
     pub request_time_code: String,
@@ -79,16 +86,45 @@ impl World {
     }
 }
 
+/// Which service a request is for, by its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Service {
+    Sls,
+    Metadata,
+    Sts,
+    CredentialsUri,
+}
+
+impl Service {
+    pub fn of(path: &str) -> Service {
+        match path {
+            sts::PATH => Service::Sts,
+            uri::PATH => Service::CredentialsUri,
+            _ if path.starts_with(metadata::PREFIX) => Service::Metadata,
+            _ => Service::Sls,
+        }
+    }
+}
+
 /// Answers one request and records it, before the answer goes out: a client holding the answer sees the record.
+/// Faults, delays and proxy replies are SLS's alone.
 pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     let now = shared.world.now();
-    let (outcome, delay) = if request.path.starts_with(metadata::PREFIX) {
-        let reply = metadata::answer(shared, request, now);
-        (Outcome::plain(reply, None), Duration::ZERO)
-    } else {
-        let draw = shared.faults.draw();
-        let delay = shared.faults.delay(&draw);
-        (dispatch(shared, request, now, &draw), delay)
+    let service = Service::of(&request.path);
+    let (outcome, delay) = match service {
+        Service::Metadata => {
+            let reply = metadata::answer(shared, request, now);
+            (Outcome::plain(reply, None), Duration::ZERO)
+        }
+        Service::Sts | Service::CredentialsUri => (
+            credential_route(shared, request, now, service),
+            Duration::ZERO,
+        ),
+        Service::Sls => {
+            let draw = shared.faults.draw();
+            let delay = shared.faults.delay(&draw);
+            (dispatch(shared, request, now, &draw), delay)
+        }
     };
     let Outcome {
         reply,
@@ -99,10 +135,10 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         let delayed = format!("delayed {delay:?}");
         fault = Some(fault.map_or(delayed.clone(), |f| format!("{f}, {delayed}")));
     }
-    let request_id = if reply.with_request_id {
-        new_request_id(now)
-    } else {
-        String::new()
+    let request_id = match service {
+        _ if reply.with_request_id => new_request_id(now),
+        Service::Sts => sts::request_id(&reply).unwrap_or_default(),
+        _ => String::new(),
     };
     let recorded = Recorded {
         method: request.method.clone(),
@@ -130,6 +166,30 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         delay,
         ..render(&reply, now, &request_id)
     }
+}
+
+/// STS or the credentials URI: a scripted reply if one is queued, else the answer.
+fn credential_route(
+    shared: &Shared,
+    request: &Request,
+    now: SystemTime,
+    service: Service,
+) -> Outcome {
+    let scripted = {
+        let mut log = shared.log();
+        match service {
+            Service::Sts => log.sts_replies.pop_front(),
+            _ => log.uri_replies.pop_front(),
+        }
+    };
+    if let Some(reply) = scripted {
+        return Outcome::instead(reply, "scripted");
+    }
+    let reply = match service {
+        Service::Sts => sts::answer(shared, request, now),
+        _ => uri::answer(shared, request, now),
+    };
+    Outcome::plain(reply, None)
 }
 
 /// The answer to something that is not HTTP we serve; it is not recorded.
@@ -172,7 +232,7 @@ fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) ->
     if let Some(reply) = proxied {
         return Outcome::instead(reply, "proxied");
     }
-    let (project, logstore, shipper) = match route(&shared.world, request, now) {
+    let (project, logstore, shipper) = match route(shared, request, now) {
         Ok(target) => target,
         Err(reply) => return Outcome::plain(reply, None),
     };
@@ -192,12 +252,13 @@ fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) ->
 /// `(project, logstore, shipper)` of a request that passed the project, signature, body and Date
 /// checks and names a shipper's tasks with PUT or GET.
 fn route<'r>(
-    world: &World,
+    shared: &Shared,
     request: &'r Request,
     now: SystemTime,
 ) -> Result<(&'r str, &'r str, &'r str), Reply> {
+    let world = &shared.world;
     let project = check_project(world, request)?;
-    let version = authenticate(world, request)?;
+    let version = authenticate(shared, request, now)?;
     check_body(request, version)?;
     check_date(world, request, version, now)?;
     let (method, path) = (request.method.as_str(), &request.path);
@@ -261,7 +322,7 @@ pub(super) fn signature_version(request: &Request) -> u8 {
 }
 
 /// The signature version the request verified with.
-fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
+fn authenticate(shared: &Shared, request: &Request, now: SystemTime) -> Result<u8, Reply> {
     let version = signature_version(request);
     if version == 0 {
         let message = "Authorization is neither 'LOG AccessKeyId:Signature' nor 'SLS4-HMAC-SHA256 Credential=...,Signature=...'.";
@@ -289,7 +350,7 @@ fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
     }
     let authorization = request.header("authorization").unwrap_or("");
     if version == 4 {
-        authenticate_v4(world, request, authorization)?;
+        authenticate_v4(shared, request, authorization, now)?;
         return Ok(4);
     }
     let parts = authorization
@@ -299,20 +360,26 @@ fn authenticate(world: &World, request: &Request) -> Result<u8, Reply> {
         let message = "Authorization is not 'LOG AccessKeyId:Signature'.";
         return fail(401, "Unauthorized", message);
     };
-    let secret = secret_of(world, request, key_id)?;
-    if signature != sign(secret, &string_to_sign(request)) {
+    let secret = secret_of(shared, request, key_id, now)?;
+    if signature != sign(&secret, &string_to_sign(request)) {
         let message = format!("Signature {signature} is not matched.");
         return fail(401, "SignatureNotMatch", message);
     }
     Ok(1)
 }
 
-fn authenticate_v4(world: &World, request: &Request, authorization: &str) -> Result<(), Reply> {
+fn authenticate_v4(
+    shared: &Shared,
+    request: &Request,
+    authorization: &str,
+    now: SystemTime,
+) -> Result<(), Reply> {
+    let world = &shared.world;
     let Some(credential) = v4::parse_authorization(authorization) else {
         let message = "Authorization is not 'SLS4-HMAC-SHA256 Credential=AccessKeyId/yyyymmdd/region/sls/aliyun_v4_request,Signature=hex'.";
         return fail(401, "Unauthorized", message);
     };
-    let secret = secret_of(world, request, credential.key_id)?;
+    let secret = secret_of(shared, request, credential.key_id, now)?;
     let Some(time) = request.header("x-log-date") else {
         return fail(
             400,
@@ -344,7 +411,7 @@ fn authenticate_v4(world: &World, request: &Request, authorization: &str) -> Res
     let canonical = v4::canonical_request(method, path, &query, headers, content_sha256);
     let string_to_sign = v4::string_to_sign(time, credential.date, &world.region, &canonical);
     if credential.signature
-        != v4::signature(secret, credential.date, &world.region, &string_to_sign)
+        != v4::signature(&secret, credential.date, &world.region, &string_to_sign)
     {
         let message = format!("Signature {} is not matched.", credential.signature);
         return fail(401, "SignatureNotMatch", message);
@@ -352,9 +419,15 @@ fn authenticate_v4(world: &World, request: &Request, authorization: &str) -> Res
     Ok(())
 }
 
-/// The secret of `key_id`, once the request carries the account's STS token (if it has one).
-fn secret_of<'w>(world: &'w World, request: &Request, key_id: &str) -> Result<&'w str, Reply> {
-    let Some((_, secret, token)) = world.accounts.iter().find(|a| a.0 == key_id) else {
+/// The secret of `key_id`, once the request carries the account's STS token (if it has one),
+/// and that token has not expired.
+fn secret_of(
+    shared: &Shared,
+    request: &Request,
+    key_id: &str,
+    now: SystemTime,
+) -> Result<String, Reply> {
+    let Some(account) = accounts::find(shared, key_id) else {
         return fail(
             401,
             "Unauthorized",
@@ -362,14 +435,15 @@ fn secret_of<'w>(world: &'w World, request: &Request, key_id: &str) -> Result<&'
         );
     };
     let sent_token = request.header("x-acs-security-token");
-    if token
-        .as_deref()
-        .is_some_and(|token| sent_token != Some(token))
-    {
+    if (account.token.as_deref()).is_some_and(|token| sent_token != Some(token)) {
         let message = "The security token you provided is invalid.";
         return fail(401, "Unauthorized", message);
     }
-    Ok(secret)
+    if account.expires.is_some_and(|expires| expires <= now) {
+        let message = "The security token you provided has expired.";
+        return fail(401, "Unauthorized", message);
+    }
+    Ok(account.secret)
 }
 
 /// The body must be the one the client hashed: Content-MD5 (v1) or x-log-content-sha256 (v4) and

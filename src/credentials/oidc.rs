@@ -55,11 +55,11 @@ fn read_token(path: &std::path::Path) -> Result<Secret> {
             MAX_TOKEN_BYTES / 1024
         );
     }
-    let token = text.trim();
-    if token.is_empty() {
+    // Sent as the file holds it, as the official libraries send it.
+    if text.trim().is_empty() {
         bail!("the OIDC token file {} is empty", path.display());
     }
-    Ok(Secret::new(token))
+    Ok(Secret::new(text))
 }
 
 /// What a source says about an OIDC role.

@@ -24,6 +24,10 @@ const SECRETS: &[&str] = &[
     "demo-ecs-secret",
     "demo-ecs-token",
     "S3cret",
+    // The service account's OIDC token (tests/it/chain.rs) and the fixed ECS role's secret.
+    "oidc-token-never-printed",
+    "ecs-fixed-secret",
+    "ecs-fixed-token",
     // Every secret and token the stand-in hands out (STS, credentials URI, short-lived ECS role).
     ISSUED_SECRET_MARK,
     ISSUED_TOKEN_MARK,

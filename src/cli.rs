@@ -18,9 +18,12 @@ Examples:
   sls-retry ... --json < ids.json | jq -c 'select(.type == \"batch\" and .status != \"ok\")'
 
 Credentials: a named profile (--profile), else ALIBABA_CLOUD_ACCESS_KEY_ID,
-ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN (STS), else the [default]
-profile of the profile file, else the aliyun CLI's current profile (~/.aliyun/config.json).
-Secrets are never accepted as flags; -v names the source of every setting.
+ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN (STS), else RRSA
+(ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE), else
+ALIBABA_CLOUD_CREDENTIALS_URI, else the [default] profile of the profile file, else the aliyun
+CLI's current profile (~/.aliyun/config.json), else the credentials file
+(~/.alibabacloud/credentials), else the ECS instance's RAM role. Secrets are never accepted as
+flags; -v names the source of every setting.
 
 Exit status: 0 every batch accepted (or nothing to retry); 1 some batch rejected or not
 delivered, a listing failed or incomplete, a task ID from the service skipped, or the report or

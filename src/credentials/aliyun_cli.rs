@@ -221,14 +221,8 @@ impl Provider for External {
 
 /// `out` (the command's JSON) laid over `profile`, as the CLI unmarshals it into the profile.
 fn laid_over(profile: &AliyunProfile, out: &[u8]) -> Result<AliyunProfile> {
-    let printed: serde_json::Value = serde_json::from_slice(out).map_err(|e| {
-        anyhow::anyhow!(
-            "its output is not the expected JSON (line {}, column {}): print {{\"mode\": \"AK\", \
-             \"access_key_id\": ..., \"access_key_secret\": ...}}",
-            e.line(),
-            e.column()
-        )
-    })?;
+    let printed: serde_json::Value =
+        serde_json::from_slice(out).map_err(command::not_external_json)?;
     let serde_json::Value::Object(printed) = printed else {
         bail!("its output is not a JSON object");
     };

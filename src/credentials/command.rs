@@ -240,6 +240,16 @@ fn stop(child: &mut Child) {
 }
 
 /// `60s`, or `250ms` for what is not whole seconds.
+/// The one-line error for output that does not parse, with what it should print.
+pub(super) fn not_external_json(e: serde_json::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "its output is not the expected JSON (line {}, column {}): print {{\"mode\": \"AK\", \
+         \"access_key_id\": ..., \"access_key_secret\": ...}}",
+        e.line(),
+        e.column()
+    )
+}
+
 fn describe(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
@@ -259,14 +269,7 @@ pub(super) fn parse_external(out: &[u8]) -> Result<Issued> {
         /// When temporary credentials stop working (`2026-11-29T10:00:00Z`).
         expiration: Option<String>,
     }
-    let parsed: External = serde_json::from_slice(out).map_err(|e| {
-        anyhow::anyhow!(
-            "its output is not the expected JSON (line {}, column {}): print {{\"mode\": \"AK\", \
-             \"access_key_id\": ..., \"access_key_secret\": ...}}",
-            e.line(),
-            e.column()
-        )
-    })?;
+    let parsed: External = serde_json::from_slice(out).map_err(not_external_json)?;
     let (Some(id), Some(secret)) = (
         parsed.access_key_id.filter(|s| !s.is_empty()),
         parsed.access_key_secret.filter(|s| !s.expose().is_empty()),

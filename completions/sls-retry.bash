@@ -23,7 +23,7 @@ _sls__retry() {
 
     case "${cmd}" in
         sls__retry)
-            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --signature-version --profile --config --failed --list --status --since --from --to --batch-size --timeout --jobs --retries --keep-going --save-failed --dry-run --json --quiet --verbose --generate --help --version"
+            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --ca-file --signature-version --profile --config --failed --list --status --since --from --to --batch-size --timeout --jobs --retries --keep-going --save-failed --dry-run --json --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,10 @@ _sls__retry() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

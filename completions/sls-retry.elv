@@ -27,6 +27,7 @@ set edit:completion:arg-completer[sls-retry] = {|@words|
             cand -e 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given'
             cand --endpoint 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given'
             cand --region 'Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is set, and the signature v4 scope'
+            cand --ca-file 'Also trust the CA certificates in FILE (PEM), e.g. a TLS-inspecting proxy''s or a private CA''s, beside the system''s trust store [default: the profile''s ca_file]'
             cand --signature-version 'Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4 for -acdr-ut- regions'
             cand --profile 'Profile to use, from the profile file or else the aliyun CLI''s config [env: SLS_RETRY_PROFILE] [default: default]'
             cand --config 'Profile file [env: SLS_RETRY_CONFIG] [default: <config dir>/sls-retry/config.toml]'

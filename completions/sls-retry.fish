@@ -3,6 +3,7 @@ complete -c sls-retry -s l -l logstore -d 'Logstore the shipper belongs to' -r
 complete -c sls-retry -s s -l shipper -d 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried' -r
 complete -c sls-retry -s e -l endpoint -d 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given' -r
 complete -c sls-retry -l region -d 'Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is set, and the signature v4 scope' -r
+complete -c sls-retry -l ca-file -d 'Also trust the CA certificates in FILE (PEM), e.g. a TLS-inspecting proxy\'s or a private CA\'s, beside the system\'s trust store [default: the profile\'s ca_file]' -r -F
 complete -c sls-retry -l signature-version -d 'Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4 for -acdr-ut- regions' -r -f -a "1\t''
 4\t''"
 complete -c sls-retry -l profile -d 'Profile to use, from the profile file or else the aliyun CLI\'s config [env: SLS_RETRY_PROFILE] [default: default]' -r

@@ -64,6 +64,11 @@ pub struct Cli {
     #[arg(help_heading = "Target", long, conflicts_with = "endpoint")]
     pub intranet: bool,
 
+    /// Also trust the CA certificates in FILE (PEM), e.g. a TLS-inspecting proxy's or a private
+    /// CA's, beside the system's trust store [default: the profile's ca_file].
+    #[arg(help_heading = "Target", long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+
     /// Request signature: 1 (hmac-sha1) or 4 (SLS4-HMAC-SHA256, needs a region). Default 1, or 4
     /// for -acdr-ut- regions.
     #[arg(help_heading = "Credentials and profiles", long, value_name = "1|4",

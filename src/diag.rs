@@ -28,6 +28,11 @@ impl Diag {
         }
     }
 
+    /// Is `-v` on: for a line said once per run rather than each time its moment comes.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose >= 1
+    }
+
     /// `-vv`: the requests themselves, redacted.
     pub fn debug(&self, message: impl FnOnce() -> String) {
         if self.verbose >= 2 {

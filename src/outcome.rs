@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::http::failure::{Failure, FailureKind};
 use crate::untrusted::excerpt;
 
 /// How a batch ended.
@@ -42,6 +43,8 @@ pub struct Outcome {
     pub request_id: Option<String>,
     pub attempts: u32,
     pub elapsed: Duration,
+    /// How the request failed when no answer came.
+    pub transport: Option<FailureKind>,
 }
 
 impl Outcome {
@@ -60,6 +63,7 @@ impl Outcome {
                 request_id,
                 attempts: 1,
                 elapsed,
+                transport: None,
             };
         }
         let (error_code, error_message) = if let Some(why) = &resp.unreadable {
@@ -86,6 +90,7 @@ impl Outcome {
             request_id,
             attempts: 1,
             elapsed,
+            transport: None,
         }
     }
 
@@ -117,19 +122,21 @@ impl Outcome {
             request_id: None,
             attempts: 0,
             elapsed: Duration::ZERO,
+            transport: None,
         }
     }
 
     /// The request never got an HTTP answer (connect, TLS, timeout, read error).
-    pub fn transport(message: &str, elapsed: Duration) -> Outcome {
+    pub fn transport(failure: &Failure, elapsed: Duration) -> Outcome {
         Outcome {
             status: Status::Failed,
             http_status: None,
             error_code: None,
-            error_message: Some(excerpt(message, EXCERPT_CHARS)),
+            error_message: Some(excerpt(&failure.why, 2 * EXCERPT_CHARS)),
             request_id: None,
             attempts: 1,
             elapsed,
+            transport: Some(failure.kind),
         }
     }
 }

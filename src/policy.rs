@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::http::failure::FailureKind;
 use crate::outcome::{Outcome, Status};
 
 /// How hard to try one request.
@@ -132,6 +133,15 @@ pub fn stops_the_run(outcome: &Outcome) -> Option<&'static str> {
     if outcome.status != Status::Failed {
         return None;
     }
+    match outcome.transport {
+        Some(FailureKind::Certificate) => {
+            return Some("trust the CA that signs the endpoint's certificate with --ca-file FILE");
+        }
+        Some(FailureKind::ProxyRefused) => {
+            return Some("check the proxy setting and its user name and password");
+        }
+        _ => {}
+    }
     let code = outcome.error_code.as_deref().unwrap_or("");
     Some(match (outcome.http_status, code) {
         (_, "ProjectNotExist") => {
@@ -170,6 +180,7 @@ mod tests {
             request_id: None,
             attempts: 1,
             elapsed: Duration::ZERO,
+            transport: None,
         }
     }
 

@@ -406,6 +406,7 @@ mod tests {
             request_id: Some("5642FC2399248C8F7B0145FD".into()),
             attempts: 1,
             elapsed: Duration::from_millis(12),
+            transport: None,
         }
     }
 
@@ -418,6 +419,7 @@ mod tests {
             request_id: Some("5642FC23".into()),
             attempts: 1,
             elapsed: Duration::from_millis(7),
+            transport: None,
         }
     }
 

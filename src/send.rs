@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use crate::batch::Batch;
 use crate::client::Client;
 use crate::diag::{self, Diag};
+use crate::http::failure::FailureKind;
 use crate::interrupt::Interrupt;
 use crate::names::ResourceName;
 use crate::outcome::{Outcome, Status};
@@ -154,7 +155,9 @@ impl Sender<'_> {
         } else if !self.keep_going
             && let Some(hint) = policy::stops_the_run(&outcome)
         {
-            let code = outcome.error_code.as_deref().unwrap_or("an HTTP error");
+            let code = (outcome.error_code.as_deref())
+                .or(outcome.transport.map(FailureKind::name))
+                .unwrap_or("an HTTP error");
             pool.stop(|| Stop {
                 reason: format!("stopped after {code} in batch {}", batch.number),
                 notice: Some(Notice::EveryBatch(batch.number, code.to_string(), hint)),

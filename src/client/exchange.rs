@@ -6,10 +6,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::wire::is_transient_transport;
 use super::{Client, Prepared, Signing};
 use crate::clock::{self, Reading};
 use crate::diag::Diag;
+use crate::http::failure::FailureKind;
 use crate::outcome::{Outcome, RawResponse};
 use crate::policy;
 use crate::untrusted::excerpt;
@@ -104,10 +104,10 @@ impl Client {
                 Some(answer.response),
                 answer.transient,
             ),
-            Err(err) => (
-                Outcome::transport(&self.describe(&err), sent.elapsed()),
+            Err(failure) => (
+                Outcome::transport(&failure, sent.elapsed()),
                 None,
-                is_transient_transport(&err),
+                failure.kind == FailureKind::Transient,
             ),
         };
         outcome.attempts = tries.attempts;

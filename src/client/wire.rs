@@ -3,8 +3,10 @@
 //! sends; a transport failure described in one line saying what to check.
 
 use super::{Client, Prepared};
+use crate::http::failure::{self, Failure, Peer};
+use crate::http::proxy::Route;
+use crate::http::status_line;
 use crate::outcome::RawResponse;
-use crate::status_line;
 
 /// A full GetShipperStatus page is some 200 KiB; anything far bigger is not SLS talking.
 const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
@@ -12,8 +14,47 @@ const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 impl Client {
     /// Send `prepared` and read its answer as far as it is needed: the status line alone for a
     /// 200 to RetryShipperTask, the body too for a listing page or an error. `Err` only when no
-    /// status line came.
-    pub(super) fn send(&self, prepared: &Prepared) -> Result<Answer, ureq::Error> {
+    /// status line came, saying why in one line.
+    pub(super) fn send(&self, prepared: &Prepared) -> Result<Answer, Failure> {
+        let request = self.request(prepared);
+        let request = match request {
+            Ok(request) => request,
+            Err(err) => return Err(self.describe(&err.into(), Route::Direct, &prepared.url)),
+        };
+        let (agent, route) = self.http.route(request.uri())?;
+        let needs_body = |status: u16| status != 200 || prepared.answer_is_body();
+        match status_line::watch(|| agent.run(request)) {
+            (Ok(response), _) => {
+                let needs_body = needs_body(response.status().as_u16());
+                Ok(self.read_answer(response, needs_body, &prepared.url))
+            }
+            // ureq refused the head, but the status line says what the server did.
+            (Err(err), Some(status)) => Ok(Answer {
+                response: RawResponse {
+                    status,
+                    unreadable: needs_body(status).then(|| {
+                        format!(
+                            "the answer's head could not be read: {}",
+                            self.why(&err, &prepared.url)
+                        )
+                    }),
+                    ..RawResponse::default()
+                },
+                transient: is_transient_transport(&err),
+            }),
+            (Err(err), None) => {
+                // The remembered address may be why: the next attempt looks the name up anew.
+                self.http.forget_names();
+                Err(self.describe(&err, route, &prepared.url))
+            }
+        }
+    }
+
+    /// The signed request as ureq takes it.
+    fn request<'p>(
+        &self,
+        prepared: &'p Prepared,
+    ) -> Result<ureq::http::Request<&'p [u8]>, ureq::http::Error> {
         let mut request = ureq::http::Request::builder()
             .method(prepared.method)
             .uri(&prepared.url)
@@ -25,30 +66,7 @@ impl Client {
             wire.set_sensitive(value.is_sensitive());
             request = request.header(*name, wire);
         }
-        let request = request.body(prepared.body.as_slice())?;
-        let needs_body = |status: u16| status != 200 || prepared.answer_is_body();
-        match status_line::watch(|| self.http.agent().run(request)) {
-            (Ok(response), _) => {
-                let needs_body = needs_body(response.status().as_u16());
-                Ok(self.read_answer(response, needs_body))
-            }
-            // ureq refused the head, but the status line says what the server did.
-            (Err(err), Some(status)) => Ok(Answer {
-                response: RawResponse {
-                    status,
-                    unreadable: needs_body(status).then(|| {
-                        format!("the answer's head could not be read: {}", self.why(&err))
-                    }),
-                    ..RawResponse::default()
-                },
-                transient: is_transient_transport(&err),
-            }),
-            (Err(err), None) => {
-                // The remembered address may be why: the next attempt looks the name up anew.
-                self.http.forget_names();
-                Err(err)
-            }
-        }
+        request.body(prepared.body.as_slice())
     }
 
     /// The headers of `response` that classification needs, and its body if `needs_body`.
@@ -56,6 +74,7 @@ impl Client {
         &self,
         mut response: ureq::http::Response<ureq::Body>,
         needs_body: bool,
+        url: &str,
     ) -> Answer {
         // Server text, read lossily: a byte that is not UTF-8 spoils one value, not the answer.
         let header = |name: &str| {
@@ -85,7 +104,10 @@ impl Client {
                         Some(format!("the answer's body is over {mib} MiB"));
                 }
                 Err(err) => {
-                    let why = format!("the answer's body could not be read: {}", self.why(&err));
+                    let why = format!(
+                        "the answer's body could not be read: {}",
+                        self.why(&err, url)
+                    );
                     answer.response.unreadable = Some(why);
                     answer.transient = is_transient_transport(&err);
                 }
@@ -94,33 +116,23 @@ impl Client {
         answer
     }
 
-    /// Why an answer could not be read to its end: what `describe` says of the connection
-    /// failing, or ureq's own words on what it refused.
-    fn why(&self, err: &ureq::Error) -> String {
+    /// Why an answer could not be read to its end: the connection failing (as `describe` says
+    /// it), or ureq's own words on what it refused.
+    fn why(&self, err: &ureq::Error, url: &str) -> String {
         match err {
-            ureq::Error::Timeout(_) | ureq::Error::Io(_) => self.describe(err),
+            ureq::Error::Timeout(_) | ureq::Error::Io(_) => {
+                self.describe(err, Route::Direct, url).why
+            }
             other => other.to_string(),
         }
     }
 
-    /// One line for a transport failure, saying what to check.
-    pub(super) fn describe(&self, err: &ureq::Error) -> String {
-        match err {
-            ureq::Error::Timeout(_) => format!(
-                "timed out after {}s talking to {} (see --timeout)",
-                self.http.timeout().as_secs(),
-                self.endpoint
-            ),
-            ureq::Error::HostNotFound => format!(
-                "host not found: {}; check the endpoint",
-                self.endpoint.host_header(&self.project)
-            ),
-            ureq::Error::ConnectionFailed => {
-                format!("could not connect to {}", self.endpoint)
-            }
-            ureq::Error::Io(io) => format!("connection to {} failed: {io}", self.endpoint),
-            other => format!("request failed: {other}"),
-        }
+    /// One line for a request to `url` that got no answer, saying what to check.
+    fn describe(&self, err: &ureq::Error, route: Route, url: &str) -> Failure {
+        let shown = self.endpoint.to_string();
+        let url: ureq::http::Uri = url.parse().unwrap_or_default();
+        let peer = Peer::of(&url, &shown, "check the endpoint");
+        failure::describe(err, &peer, route, self.http.timeout())
     }
 }
 

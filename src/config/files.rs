@@ -205,4 +205,12 @@ impl Choice<'_> {
             _ => None,
         }
     }
+
+    /// The file our chosen profile is in: its relative paths are relative to it.
+    pub fn ours_path(&self) -> Option<&Path> {
+        match self.chosen {
+            Chosen::Ours(_, _, file) => Some(&file.path),
+            _ => None,
+        }
+    }
 }

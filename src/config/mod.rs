@@ -11,6 +11,7 @@ pub mod env;
 pub mod files;
 mod location;
 pub mod mode;
+pub mod network;
 pub mod numbers;
 pub mod precedence;
 pub mod profile_file;
@@ -25,7 +26,7 @@ use anyhow::Result;
 use crate::cli::Cli;
 use crate::credentials::{self, Keyring};
 use crate::diag::Diag;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Scheme};
 use crate::http::Http;
 use crate::interrupt::Interrupt;
 use crate::sign::SignatureVersion;
@@ -101,7 +102,19 @@ impl Config {
             crate::save_failed::check(path)?;
         }
         let diag = Diag::new(cli.verbose);
-        let http = Http::new(numbers.timeout, numbers.jobs, diag);
+        let ours_in = choice.ours_path();
+        let network = network::resolve(
+            cli,
+            &env,
+            profile
+                .zip(ours_in)
+                .map(|((p, source), file)| (p, source, file)),
+            &mut sources,
+        )?;
+        let http = Http::new(numbers.timeout, numbers.jobs, diag, network);
+        if location.endpoint.scheme == Scheme::Https {
+            http.load_trust()?;
+        }
         let (provider, from) = credentials::find(&env, &files, &choice, &http)?;
         let keyring = Keyring::open(provider, from, diag)?;
         sources.record("credentials", keyring.source());

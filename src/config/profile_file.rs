@@ -45,6 +45,8 @@ pub struct Profile {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub intranet: Option<bool>,
+    /// CA certificates (PEM) trusted beside the system's store; relative to the profile file.
+    pub ca_file: Option<PathBuf>,
     pub signature_version: Option<u8>,
     pub project: Option<String>,
     pub logstore: Option<String>,

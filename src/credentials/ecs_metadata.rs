@@ -9,6 +9,7 @@ use super::keyring::{self, Issued, Provider};
 use super::{Credentials, Secret};
 use crate::config::env::Env;
 use crate::interrupt::Interrupt;
+use crate::untrusted::escape;
 use std::sync::Arc;
 
 /// Overrides where the ECS metadata service is reached (tests point it at a loopback server).
@@ -207,10 +208,16 @@ impl EcsRole {
             Some(name) => name,
             None => String::new(),
         };
+        let base = env.get(ENV_ECS_METADATA_URL);
+        // The service speaks plain http on a link-local address; its agent has no TLS.
+        if let Some(base) = base.as_deref().filter(|b| !b.starts_with("http://")) {
+            bail!(
+                "{ENV_ECS_METADATA_URL} must be an http:// URL, not \"{}\"",
+                escape(base)
+            );
+        }
         Ok(EcsRole {
-            base: env
-                .get(ENV_ECS_METADATA_URL)
-                .unwrap_or_else(|| ECS_METADATA_URL.to_string()),
+            base: base.unwrap_or_else(|| ECS_METADATA_URL.to_string()),
             role,
             v1_disabled: env.is_true(ENV_IMDSV1_DISABLED),
             patience: Duration::from_secs(5),

@@ -16,6 +16,8 @@ use super::keyring::{self, Issued};
 use super::{Credentials, Secret};
 use crate::endpoint::{Endpoint, Scheme};
 use crate::http::Http;
+use crate::http::failure::{self, FailureKind, Peer};
+use crate::http::proxy::Route;
 use crate::interrupt::Interrupt;
 use crate::names::Region;
 use crate::sign::{self, HeaderValue, RpcRequest, RpcSigned};
@@ -174,7 +176,9 @@ impl Sts {
         };
         let diag = self.http.diag();
         diag.debug(|| shown(&self.endpoint, &call));
-        let agent = self.http.agent().clone();
+        let base: ureq::http::Uri = self.endpoint.to_string().parse()?;
+        let (agent, route) = (self.http.route(&base))
+            .map_err(|failure| anyhow!("{asked} cannot be sent: {}", failure.why))?;
         let url = format!("{}/?{}", self.endpoint, call.expose_query());
         let form = call.expose_form();
         let started = Instant::now();
@@ -187,7 +191,7 @@ impl Sts {
                 diag.info(|| format!("{asked} -> no response in {elapsed} ms"));
                 // The remembered address may be why: the next try looks the name up anew.
                 self.http.forget_names();
-                return Err(asked.unreachable(&err, self.http.timeout().as_secs()));
+                return Err(asked.unreachable(&err, &base, route, &self.http));
             }
         };
         let answer = Answer::parse(&body);
@@ -344,19 +348,28 @@ impl Asked<'_> {
         })
     }
 
-    /// No answer came: what happened, and what to check.
-    fn unreachable(&self, err: &ureq::Error, timeout_secs: u64) -> anyhow::Error {
+    /// No answer came from `base` by `route`: what happened, and what to check.
+    fn unreachable(
+        &self,
+        err: &ureq::Error,
+        base: &ureq::http::Uri,
+        route: Route,
+        http: &Http,
+    ) -> anyhow::Error {
         let why = match err {
-            ureq::Error::Timeout(_) => format!("no answer within {timeout_secs}s (see --timeout)"),
-            ureq::Error::HostNotFound => "host not found".to_string(),
-            ureq::Error::ConnectionFailed => "could not connect".to_string(),
             ureq::Error::BodyExceedsLimit(_) => {
                 format!("an answer over {} KiB", MAX_ANSWER_BYTES / 1024)
             }
-            ureq::Error::Io(io) => io.to_string(),
             // Its text would quote the URL, whose query holds the signature and STS token.
             ureq::Error::BadUri(_) => "the request's URL is invalid".to_string(),
-            other => other.to_string(),
+            _ => {
+                let peer = Peer::of(base, "the STS endpoint", "check the STS endpoint");
+                let failure = failure::describe(err, &peer, route, http.timeout());
+                if failure.kind != FailureKind::Transient {
+                    return anyhow!("{self} failed: {}", failure.why);
+                }
+                failure.why
+            }
         };
         anyhow!("{self} failed: {why}; check the network, any proxy and the STS endpoint")
     }

@@ -12,6 +12,7 @@ use super::keyring::{self, Issued, Provider};
 use super::{Credentials, Found, Secret};
 use crate::config::env::Env;
 use crate::http::Http;
+use crate::http::failure::{self, Peer};
 use crate::interrupt::Interrupt;
 use crate::untrusted::excerpt;
 
@@ -38,11 +39,15 @@ impl Provider for FromUri {
 
 fn get(url: &Secret, http: &Http) -> Result<Issued> {
     let shown = shown(url.expose());
-    let mut answer = http
-        .agent()
-        .get(url.expose())
-        .call()
-        .map_err(|e| anyhow::anyhow!("cannot reach the credentials URI {shown}: {e}"))?;
+    let uri: ureq::http::Uri = (url.expose().parse())
+        .map_err(|_| anyhow::anyhow!("the credentials URI {shown} is not a URL"))?;
+    let (agent, route) = (http.route(&uri))
+        .map_err(|f| anyhow::anyhow!("cannot ask the credentials URI {shown}: {}", f.why))?;
+    let mut answer = agent.get(uri.clone()).call().map_err(|e| {
+        let peer = Peer::of(&uri, &shown, "check the credentials URI");
+        let failure = failure::describe(&e, &peer, route, http.timeout());
+        anyhow::anyhow!("cannot reach the credentials URI {shown}: {}", failure.why)
+    })?;
     let status = answer.status().as_u16();
     let body = answer
         .body_mut()

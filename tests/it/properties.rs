@@ -17,12 +17,12 @@ use sls_retry::config::PROFILE_NUMBERS;
 use sls_retry::credentials::sts::{self, RoleRequest, StsEndpoint};
 use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::endpoint::Endpoint;
+use sls_retry::http::status_line;
 use sls_retry::ids::{self, TaskId};
 use sls_retry::listing;
 use sls_retry::outcome::{Outcome, RawResponse, Status, parse_error_body};
 use sls_retry::policy::{self, MAX_RETRY_AFTER};
 use sls_retry::sign::{self, SignatureVersion};
-use sls_retry::status_line;
 use sls_retry::untrusted;
 use sls_retry::window;
 

@@ -6,6 +6,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use sls_retry::config::network::Network;
 use sls_retry::credentials::sts::{RoleRequest, Sts, StsEndpoint};
 use sls_retry::credentials::{Credentials, Issued, Secret};
 use sls_retry::diag::Diag;
@@ -27,7 +28,7 @@ fn world() -> Builder {
 fn sts_at(endpoint: &str, timeout: Duration) -> Sts {
     Sts {
         endpoint: StsEndpoint::select(Some(endpoint), None, false).unwrap(),
-        http: Http::new(timeout, 1, Diag::new(0)),
+        http: Http::new(timeout, 1, Diag::new(0), Network::direct().unwrap()),
         interrupt: Interrupt::default(),
     }
 }
@@ -307,7 +308,8 @@ fn no_answer_says_what_to_check() {
     let err = one_line(sts.assume_role(&caller(DEMO_KEY_SECRET), &role(ROLE)));
     assert_contains(
         &err,
-        "failed: no answer within 1s (see --timeout); check the network",
+        "failed: timed out after 1s talking to the STS endpoint (see --timeout); check the \
+         network",
     );
 }
 

@@ -65,6 +65,7 @@ impl Connector<Box<dyn Transport>> for Watch {
         Ok(chained.map(|inner| Watched {
             inner,
             awaiting: false,
+            tunnelling: false,
         }))
     }
 }
@@ -75,6 +76,9 @@ struct Watched {
     inner: Box<dyn Transport>,
     /// A request went out and its answer's status line has not come yet.
     awaiting: bool,
+    /// What went out asks a proxy for a tunnel (`CONNECT host:port`): its answer is the
+    /// proxy's, not the server's, and says nothing of what the server did.
+    tunnelling: bool,
 }
 
 impl Transport for Watched {
@@ -84,6 +88,9 @@ impl Transport for Watched {
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         // Without pipelining, the next bytes in are the answer to what goes out now.
+        if !self.awaiting {
+            self.tunnelling = self.inner.buffers().output()[..amount].starts_with(b"CONNECT ");
+        }
         self.awaiting = true;
         self.inner.transmit_output(amount, timeout)
     }
@@ -93,8 +100,11 @@ impl Transport for Watched {
         if self.awaiting {
             // The head is consumed only once whole, so the answer still starts the input.
             if let Some(status) = parse(self.inner.buffers().input()) {
-                SEEN.set(Some(status));
+                if !self.tunnelling {
+                    SEEN.set(Some(status));
+                }
                 self.awaiting = false;
+                self.tunnelling = false;
             }
         }
         Ok(progress)

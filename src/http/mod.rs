@@ -117,7 +117,7 @@ impl Http {
             let authority = url.authority().map_or("", |a| a.as_str()).to_string();
             let said = self.shared.routes_said.lock();
             if said.is_ok_and(|mut said| said.insert(authority.clone())) {
-                self.diag.info(|| format!("{authority}: {route}"));
+                self.diag.info(|| format!("route to {authority}: {route}"));
             }
         }
         Ok((agent, route))

@@ -240,3 +240,75 @@ fn names_the_service_may_judge_are_accepted() {
         assert_eq!(c.target.shipper.as_str(), shipper);
     }
 }
+
+/// A CA certificate as PEM, for a CA file that parses.
+fn some_ca_pem() -> String {
+    use base64::Engine as _;
+    let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = (b64.as_bytes().chunks(64))
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+#[test]
+fn ca_file_from_flag_else_profile_relative_to_its_file() {
+    let world = World::with_keys()
+        .profile_file("[prod]\nca_file = \"certs/corp-ca.pem\"\n")
+        .file(".config/sls-retry/certs/corp-ca.pem", &some_ca_pem());
+    let c = world
+        .resolve(&[&TARGET[..], &["--profile", "prod"]].concat())
+        .unwrap();
+    assert!(source(&c, "ca file").starts_with("profile \"prod\""));
+
+    // The flag wins, and a file that cannot be read is an error naming it and who named it.
+    let missing = world.dir.path().join("missing.pem");
+    let args = [&TARGET[..], &["--profile", "prod", "--ca-file"]].concat();
+    let err = world.error(&[&args[..], &[missing.to_str().unwrap()]].concat());
+    assert!(err.starts_with("cannot read the CA file "), "{err}");
+    assert!(err.contains("missing.pem (--ca-file)"), "{err}");
+
+    let world = World::with_keys().profile_file("[prod]\nca_file = \"nowhere.pem\"\n");
+    let err = world.error(&[&TARGET[..], &["--profile", "prod"]].concat());
+    let expected = world.dir.path().join(".config/sls-retry/nowhere.pem");
+    assert!(
+        err.contains(&format!(
+            "{} (ca_file of profile \"prod\"",
+            expected.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_proxy_setting_that_cannot_be_used_stops_before_anything() {
+    for (var, value, says) in [
+        (
+            "HTTPS_PROXY",
+            "socks4://p:1080",
+            "HTTPS_PROXY cannot be used: the scheme socks4://",
+        ),
+        (
+            "all_proxy",
+            "http://p:port",
+            "all_proxy cannot be used: its host and port",
+        ),
+        (
+            "NO_PROXY",
+            "10.0.0.0/40",
+            "NO_PROXY cannot be used: NO_PROXY entry \"10.0.0.0/40\"",
+        ),
+    ] {
+        let err = World::with_keys().env(var, value).error(&TARGET);
+        assert!(err.starts_with(says), "{err}");
+    }
+    // A proxy for plain http does not stand in the way of an https endpoint, nor the reverse.
+    let c = World::with_keys()
+        .env("HTTP_PROXY", "http://p:3128")
+        .resolve(&TARGET);
+    assert!(c.is_ok());
+}

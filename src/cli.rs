@@ -17,6 +17,7 @@ mod manual;
 #[command(
     name = "sls-retry",
     version,
+    long_version = crate::build_info::long_version(),
     after_help = manual::short_help(),
     after_long_help = manual::long_help()
 )]

@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// What `cargo package` adds to a crate; never in the repository.
+const VCS_INFO: &str = ".cargo_vcs_info.json";
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -16,6 +19,13 @@ fn main() {
     // Our own checkout only: a crate unpacked inside another repository (a vendored copy, the
     // verify build of `cargo package`) was not built from that repository's commit.
     if !dir.join(".git").exists() {
+        // The verify build of `cargo package` shares the checkout's target directory and build
+        // script outputs. Watching a file only the packaged crate has (relative paths are
+        // checked against the package being built) makes the next build of the checkout run
+        // this again instead of keeping the crate's commit-less answer.
+        if dir.join(VCS_INFO).exists() {
+            println!("cargo:rerun-if-changed={VCS_INFO}");
+        }
         return;
     }
     let Some(commit) = git(&dir, &["rev-parse", "--short=12", "HEAD"]) else {

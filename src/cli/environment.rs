@@ -158,6 +158,11 @@ pub const VARIABLES: &[Variable] = &[
         names: &["XDG_CONFIG_HOME"],
         meaning: "On Linux and the BSDs, the <config dir> of the profile file (default ~/.config).",
     },
+    Variable {
+        names: &["NO_COLOR"],
+        meaning: "Set and not empty: the help without bold and underline. Nothing else the tool \
+                  prints is ever colored.",
+    },
 ];
 
 /// Every file the tool reads by default, and the ones a flag, a variable or a profile names.

@@ -51,8 +51,8 @@ set edit:completion:arg-completer[sls-retry] = {|@words|
             cand --quiet 'Print nothing on stdout; the exit status tells the outcome'
             cand -v 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
             cand --verbose 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -34,5 +34,5 @@ complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (
 complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
 complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'
 complete -c sls-retry -s v -l verbose -d 'More diagnostics on stderr (endpoint, request ids, latency); repeat for request headers. Secrets are never shown'
-complete -c sls-retry -s h -l help -d 'Print help'
+complete -c sls-retry -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sls-retry -s V -l version -d 'Print version'

@@ -9,30 +9,18 @@ use clap::{CommandFactory, Parser, ValueEnum};
 use crate::config;
 use crate::listing::StatusFilter;
 
-const AFTER_HELP: &str = "\
-Examples:
-  sls-retry -e cn-hangzhou.log.aliyuncs.com -p my-project -l my-logstore -s my-shipper ID1 ID2
-  cat failed-ids.txt | sls-retry -e cn-hangzhou.log.aliyuncs.com -p P -l L -s S
-  sls-retry --profile prod --failed --since 2h
-  sls-retry --profile prod --list --status all --json
-  sls-retry ... --json < ids.json | jq -c 'select(.type == \"batch\" and .status != \"ok\")'
-
-Credentials: a named profile (--profile), else ALIBABA_CLOUD_ACCESS_KEY_ID,
-ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN (STS), else RRSA
-(ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE), else
-ALIBABA_CLOUD_CREDENTIALS_URI, else the [default] profile of the profile file, else the aliyun
-CLI's current profile (~/.aliyun/config.json), else the credentials file
-(~/.alibabacloud/credentials), else the ECS instance's RAM role. Secrets are never accepted as
-flags; -v names the source of every setting.
-
-Exit status: 0 every batch accepted (or nothing to retry); 1 some batch rejected or not
-delivered, a listing failed or incomplete, a task ID from the service skipped, or the report or
---save-failed file not written; 2 nothing sent (usage, configuration, credentials or input
-error); 130/143 interrupted by SIGINT/SIGTERM.";
+pub mod environment;
+mod manual;
 
 /// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
 #[derive(Debug, Parser)]
-#[command(name = "sls-retry", version, after_help = AFTER_HELP)]
+#[command(
+    name = "sls-retry",
+    version,
+    long_version = crate::build_info::long_version(),
+    after_help = manual::short_help(),
+    after_long_help = manual::long_help()
+)]
 pub struct Cli {
     /// Task IDs to retry; `-` reads stdin there. With none, stdin is read when it is not a terminal
     /// (IDs separated by whitespace or newlines, `#` comment lines, or a JSON array of strings).
@@ -267,7 +255,7 @@ pub fn generate(kind: Generate, out: &mut dyn Write) -> std::io::Result<()> {
         Generate::CompleteFish => Shell::Fish,
         Generate::CompletePowershell => Shell::PowerShell,
         Generate::CompleteElvish => Shell::Elvish,
-        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::Man => return manual::man(cmd, out),
     };
     clap_complete::generate(shell, &mut cmd, "sls-retry", out);
     Ok(())

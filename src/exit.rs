@@ -3,25 +3,50 @@
 
 use crate::interrupt::Signal;
 
-/// How a run ends, as the shell sees it.
+/// How a run ends, as the shell sees it; `meaning` says each one as the user reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Every batch was accepted, or there was nothing to retry.
+    /// All accepted.
     Success = 0,
-    /// The run finished, but at least one batch was rejected or could not be delivered, a
-    /// listing failed or did not add up, a task ID from the service was skipped, its report
-    /// could not be written to stdout (a closed pipe aside: that is the reader's choice), or its
-    /// `--save-failed` file could not be written (the IDs went to stderr).
+    /// The run finished, but not all went through.
     Failure = 1,
-    /// Nothing was sent: usage, configuration, credentials or input error.
+    /// Nothing was sent.
     Usage = 2,
-    /// Stopped by SIGINT; what was sent is reported.
+    /// SIGINT.
     Interrupted = 130,
-    /// Stopped by SIGTERM; what was sent is reported.
+    /// SIGTERM.
     Terminated = 143,
 }
 
 impl Exit {
+    /// Every status, in the order `--help` and the man page list them.
+    pub const ALL: [Exit; 5] = [
+        Exit::Success,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::Interrupted,
+        Exit::Terminated,
+    ];
+
+    /// What the status tells a script: the text `--help` and the man page show (the README's
+    /// table says the same).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => "every batch was accepted, or there was nothing to retry",
+            // A closed pipe is the reader's choice, not a failure of the run.
+            Exit::Failure => {
+                "the run finished, but at least one batch was rejected or could not be \
+                 delivered; or the task listing of --failed or --list failed or did not add \
+                 up; or a task ID from the service was skipped; or the report could not be \
+                 written to stdout (a closed pipe aside); or the --save-failed file could not \
+                 be written (its IDs are then on stderr)"
+            }
+            Exit::Usage => "nothing was sent: a usage, configuration, credentials or input error",
+            Exit::Interrupted => "interrupted by SIGINT; what was sent is reported",
+            Exit::Terminated => "stopped by SIGTERM; what was sent is reported",
+        }
+    }
+
     /// `Failure` when `failed`, else `Success`: one part's say, for `merge`.
     pub fn failure_if(failed: bool) -> Exit {
         if failed { Exit::Failure } else { Exit::Success }

@@ -4,6 +4,7 @@
 //! benchmarks and fuzz targets can reach the pure parts (signer, ID parsing, batching).
 
 pub mod batch;
+pub mod build_info;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -3,11 +3,11 @@
 //! when none has credentials, every place it tried.
 
 mod aliyun_cli;
-mod chain;
+pub(crate) mod chain;
 pub mod command;
-mod credentials_file;
+pub(crate) mod credentials_file;
 pub mod ecs_metadata;
-mod env;
+pub(crate) mod env;
 pub mod keyring;
 pub mod oidc;
 mod profile;

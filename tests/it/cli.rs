@@ -857,3 +857,39 @@ fn status_with_failed_is_a_usage_error() {
     r.assert_usage_error("'--status <STATUS>' cannot be used with '[TASK_ID]...'");
     assert!(standin.requests().is_empty(), "nothing was sent");
 }
+
+/// `-V` is the one line scripts parse; `--version` keeps it first and adds the build: the commit
+/// when built from a git checkout (this one, in the tests), the target and the TLS stack.
+#[test]
+fn version_is_one_line_and_long_version_names_the_build() {
+    use sls_retry::build_info::{TARGET, TLS_BACKEND};
+    let first = format!("sls-retry {}", env!("CARGO_PKG_VERSION"));
+    let short = run(Home::new().command().arg("-V"), None);
+    assert_eq!(short.code, 0, "{}", short.stderr);
+    assert_eq!(short.stdout, format!("{first}\n"));
+
+    let long = run(Home::new().command().arg("--version"), None);
+    assert_eq!(long.code, 0, "{}", long.stderr);
+    let mut want = vec![first];
+    want.extend(checkout_head().map(|commit| format!("commit: {commit}")));
+    assert!(TARGET.contains('-'), "a target triple: {TARGET:?}");
+    want.push(format!("target: {TARGET}"));
+    want.push(format!("tls: {TLS_BACKEND}"));
+    assert_eq!(long.stdout.lines().collect::<Vec<_>>(), want);
+}
+
+/// HEAD's commit as `--version` shows it, when the crate is a git checkout and git runs.
+fn checkout_head() -> Option<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !dir.join(".git").exists() {
+        return None;
+    }
+    let out = (std::process::Command::new("git"))
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

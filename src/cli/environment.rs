@@ -15,6 +15,8 @@ use crate::credentials::oidc::{
 };
 use crate::credentials::role::{ENV_STS_ENDPOINT, ENV_STS_REGION, ENV_VPC_ENDPOINT_ENABLED};
 use crate::credentials::uri::ENV_CREDENTIALS_URI;
+use crate::http::proxy::{ENV_ALL_PROXY, ENV_HTTP_PROXY, ENV_HTTPS_PROXY, ENV_NO_PROXY};
+use crate::http::trust::ENV_SSL_CERT;
 
 /// Environment variables read as one: the spellings of one setting, or settings that only work
 /// together.
@@ -117,22 +119,22 @@ pub const VARIABLES: &[Variable] = &[
                   (the tests point it at a loopback server).",
     },
     Variable {
-        names: &["HTTPS_PROXY", "https_proxy"],
+        names: &ENV_HTTPS_PROXY,
         meaning: "The proxy for https:// endpoints (SLS, STS, a credentials URI), else \
                   ALL_PROXY: http://, socks5:// (names resolved here) or socks5h:// (names \
                   resolved by the proxy), with user:password@ when it asks for them. A proxy \
                   setting that cannot be used is an error (exit 2); -v names the proxy in use.",
     },
     Variable {
-        names: &["HTTP_PROXY", "http_proxy"],
+        names: &ENV_HTTP_PROXY,
         meaning: "The proxy for http:// endpoints, else ALL_PROXY; as above.",
     },
     Variable {
-        names: &["ALL_PROXY", "all_proxy"],
+        names: &ENV_ALL_PROXY,
         meaning: "The proxy for either scheme when its own variable is not set.",
     },
     Variable {
-        names: &["NO_PROXY", "no_proxy"],
+        names: &ENV_NO_PROXY,
         meaning: "Hosts reached directly, comma-separated, matched against the host contacted: \
                   * for all; a domain with or without a leading dot matches itself and its \
                   subdomains (cn-hangzhou.log.aliyuncs.com covers \
@@ -141,14 +143,10 @@ pub const VARIABLES: &[Variable] = &[
                   reached through a proxy.",
     },
     Variable {
-        names: &["SSL_CERT_FILE"],
-        meaning: "A PEM file of CA certificates trusted instead of the operating system's \
-                  store; --ca-file adds to whichever is used.",
-    },
-    Variable {
-        names: &["SSL_CERT_DIR"],
-        meaning: "Directories (colon-separated) of CA certificate files trusted instead of the \
-                  operating system's store; with SSL_CERT_FILE, both are read.",
+        names: &ENV_SSL_CERT,
+        meaning: "A PEM file, and directories (colon-separated) of PEM files, of CA certificates \
+                  trusted instead of the operating system's store; either or both. If they name \
+                  no usable certificate, that is an error (exit 2). --ca-file adds to them.",
     },
     Variable {
         names: &["HOME"],
@@ -190,8 +188,9 @@ pub const FILES: &[File] = &[
     File {
         name: "--ca-file FILE, a profile's ca_file",
         meaning: "PEM CA certificates trusted besides the operating system's store (which \
-                  follows SSL_CERT_FILE and SSL_CERT_DIR). A missing or unreadable file is an \
-                  error (exit 2) naming it.",
+                  follows SSL_CERT_FILE and SSL_CERT_DIR); ca_file is relative to the profile \
+                  file. A file that is missing or holds no usable certificate is an error \
+                  (exit 2) naming it.",
     },
 ];
 

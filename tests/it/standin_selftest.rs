@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, and its faults and measurements are what tests of a retrying, parallel client need.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, its faults and measurements are what tests of a retrying, parallel client need; and (submodules) its credential routes, its HTTPS front and its proxies.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -9,6 +9,7 @@ use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+mod proxy;
 mod sts;
 mod tls;
 

@@ -5,6 +5,7 @@ mod faults;
 mod http;
 mod listing;
 mod metadata;
+pub mod proxy;
 // Public for the stand-in's self-tests (tests/it/standin_selftest.rs), which sign requests with
 // the very pieces the stand-in verifies them with.
 pub mod rpc;

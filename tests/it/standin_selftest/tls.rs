@@ -8,6 +8,7 @@ use standin::{Builder, StandIn};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::retry_request;
+use crate::harness::Home;
 
 /// The User-Agent of `client`'s agent: what a CONNECT carries (ureq sends the agent's there,
 /// not a request's own).
@@ -202,6 +203,18 @@ fn plain_http_to_the_tls_front_is_a_failed_handshake() {
     assert!(standin.requests().is_empty());
     let failures = standin.tls_failures();
     assert_eq!(failures.len(), 1, "{failures:?}");
+}
+
+#[test]
+fn the_ca_file_a_home_holds_is_what_clients_trust_the_stand_in_with() {
+    let home = Home::new();
+    let written = std::fs::read_to_string(home.write_ca()).unwrap();
+    assert_eq!(home.path().join("ca.pem"), home.write_ca());
+    let standin = StandIn::builder().tls(TlsIdentity::valid()).build();
+    let raw = retry_request(&standin, &["task-1"], SystemTime::now());
+    let agent = client(Some(&[written.as_str()]), None);
+    let answer = replay(&agent, &standin.endpoint(), &raw, "selftest").unwrap();
+    assert_eq!(answer.0, 200, "{}", answer.1);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The HTTP CONNECT proxy's side of a connection: the request head (httparse), its Basic `Proxy-Authorization`, and the answer a proxy gives (200, 405, 407, 502) before tunnelling or closing.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 
 use base64::Engine as _;
@@ -10,7 +10,8 @@ use super::{Asked, Handshake, Outcome, Protocol, Rules, address_type};
 /// Larger heads are not proxied; a CONNECT has a handful of short headers.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// Reads the request and answers it; `None` when the client sent no request it could finish.
+/// Reads the request and decides its answer; `None` when the client sent no request it could
+/// finish.
 pub(super) fn handshake(client: &mut TcpStream, rules: &Rules) -> Option<Handshake> {
     let (head, early) = read_head(client)?;
     let credentials = head.credentials.as_ref();
@@ -35,15 +36,19 @@ pub(super) fn handshake(client: &mut TcpStream, rules: &Rules) -> Option<Handsha
         Ok(_) => "HTTP/1.1 200 Connection established\r\n\r\n".to_string(),
         Err(outcome) => refusal(*outcome, &head.target),
     };
-    let answered = client.write_all(answer.as_bytes()).is_ok();
     let tunnel = match opened {
-        Ok(upstream) => answered.then_some((upstream, early)),
+        Ok(upstream) => Some((upstream, early)),
         Err(outcome) => {
             asked.outcome = outcome;
             None
         }
     };
-    Some(Handshake { asked, tunnel })
+    let answer = answer.into_bytes();
+    Some(Handshake {
+        asked,
+        answer,
+        tunnel,
+    })
 }
 
 /// The whole answer to a request that is not tunnelled; the connection closes after it.

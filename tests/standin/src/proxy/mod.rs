@@ -238,10 +238,15 @@ impl Shared {
             Protocol::Connect => connect::handshake(&mut client, &self.rules),
             Protocol::Socks5 => socks::handshake(&mut client, &self.rules),
         };
-        // Recorded before any byte is tunnelled: a client that got its answer sees the record.
-        if let Some(Handshake { asked, tunnel }) = request {
+        if let Some(Handshake {
+            asked,
+            answer,
+            tunnel,
+        }) = request
+        {
+            // Recorded before it is answered: a client that has its answer finds the record.
             self.asked().push(asked);
-            if let Some((upstream, early)) = tunnel {
+            if let (Ok(()), Some((upstream, early))) = (client.write_all(&answer), tunnel) {
                 self::tunnel(client, upstream, &early);
                 return;
             }
@@ -250,11 +255,13 @@ impl Shared {
     }
 }
 
-/// What a protocol's handshake made of a connection, once it has answered the client.
+/// What a protocol's handshake made of a request, up to its last answer (not written yet).
 struct Handshake {
     asked: Asked,
+    /// The last answer to the client: success, or a refusal the connection closes after.
+    answer: Vec<u8>,
     /// The connection to the target, and bytes the client sent past its request, when the
-    /// answer was success.
+    /// answer is success.
     tunnel: Option<(TcpStream, Vec<u8>)>,
 }
 

@@ -11,8 +11,8 @@ const USERNAME_PASSWORD: u8 = 2;
 const NO_ACCEPTABLE_METHOD: u8 = 0xff;
 const CONNECT: u8 = 1;
 
-/// Negotiates, reads the request and answers it; `None` when the client gave up (or spoke
-/// something else) before it had been answered.
+/// Negotiates, reads the request and decides its reply; `None` when the client gave up (or
+/// spoke something else) before there was a last answer to give.
 pub(super) fn handshake(client: &mut TcpStream, rules: &Rules) -> Option<Handshake> {
     let mut asked = Asked {
         protocol: Protocol::Socks5,
@@ -23,30 +23,40 @@ pub(super) fn handshake(client: &mut TcpStream, rules: &Rules) -> Option<Handsha
         method: None,
         outcome: Outcome::Tunneled,
     };
-    let upstream = answer(client, rules, &mut asked).ok()?;
+    let (answer, upstream) = match request(client, rules, &mut asked).ok()? {
+        Ok(upstream) => (reply_bytes(0).to_vec(), Some(upstream)),
+        Err((outcome, answer)) => {
+            asked.outcome = outcome;
+            (answer, None)
+        }
+    };
     let tunnel = upstream.map(|upstream| (upstream, Vec::new()));
-    Some(Handshake { asked, tunnel })
+    Some(Handshake {
+        asked,
+        answer,
+        tunnel,
+    })
 }
 
-/// Everything up to the reply, written into `asked` as it is learnt; the connection to the
-/// target when the reply was success.
-fn answer(
+/// A refused request: why, and the last answer that says so.
+type Refusal = (Outcome, Vec<u8>);
+
+/// Everything up to the last answer, written into `asked` as it is learnt: the connection to
+/// the target, or why not.
+fn request(
     client: &mut TcpStream,
     rules: &Rules,
     asked: &mut Asked,
-) -> io::Result<Option<TcpStream>> {
-    if !authenticate(client, rules, asked)? {
-        asked.outcome = Outcome::Unauthorized;
-        return Ok(None);
+) -> io::Result<Result<TcpStream, Refusal>> {
+    if let Err(answer) = authenticate(client, rules, asked)? {
+        return Ok(Err((Outcome::Unauthorized, answer)));
     }
     let [version, command, _reserved, kind] = read_array(client)?;
     if version != VERSION {
         return Err(io::ErrorKind::InvalidData.into());
     }
     let Some((host, address_type)) = read_address(client, kind)? else {
-        asked.outcome = Outcome::Unsupported;
-        client.write_all(&reply_bytes(8))?;
-        return Ok(None);
+        return Ok(Err((Outcome::Unsupported, reply_bytes(8).to_vec())));
     };
     let port = u16::from_be_bytes(read_array(client)?);
     asked.target = format!("{host}:{port}");
@@ -55,19 +65,23 @@ fn answer(
         CONNECT => rules.open(&asked.target),
         _ => Err(Outcome::Unsupported),
     };
-    let reply = match &opened {
-        Ok(_) => 0,
-        Err(Outcome::Unrouted) => 4,
-        Err(Outcome::Refused) => 5,
-        Err(_) => 7,
-    };
-    client.write_all(&reply_bytes(reply))?;
-    Ok(opened.map_err(|outcome| asked.outcome = outcome).ok())
+    Ok(opened.map_err(|outcome| {
+        let reply = match outcome {
+            Outcome::Unrouted => 4,
+            Outcome::Refused => 5,
+            _ => 7,
+        };
+        (outcome, reply_bytes(reply).to_vec())
+    }))
 }
 
 /// The method negotiation and, when chosen, username/password (the user goes into `asked`):
-/// whether the client may go on (if not, it has been told).
-fn authenticate(client: &mut TcpStream, rules: &Rules, asked: &mut Asked) -> io::Result<bool> {
+/// `Ok` when the client may go on, else the last answer that tells it it may not.
+fn authenticate(
+    client: &mut TcpStream,
+    rules: &Rules,
+    asked: &mut Asked,
+) -> io::Result<Result<(), Vec<u8>>> {
     let [version, count] = read_array(client)?;
     if version != VERSION {
         return Err(io::ErrorKind::InvalidData.into());
@@ -78,11 +92,11 @@ fn authenticate(client: &mut TcpStream, rules: &Rules, asked: &mut Asked) -> io:
     let method = match (wants_password, methods.contains(&USERNAME_PASSWORD)) {
         (false, _) => NO_AUTHENTICATION,
         (true, true) => USERNAME_PASSWORD,
-        (true, false) => NO_ACCEPTABLE_METHOD,
+        (true, false) => return Ok(Err(vec![VERSION, NO_ACCEPTABLE_METHOD])),
     };
     client.write_all(&[VERSION, method])?;
-    if method != USERNAME_PASSWORD {
-        return Ok(method == NO_AUTHENTICATION);
+    if method == NO_AUTHENTICATION {
+        return Ok(Ok(()));
     }
     let [_subnegotiation_version, length] = read_array(client)?;
     let user = String::from_utf8_lossy(&read_vec(client, length.into())?).into_owned();
@@ -90,8 +104,11 @@ fn authenticate(client: &mut TcpStream, rules: &Rules, asked: &mut Asked) -> io:
     let password = String::from_utf8_lossy(&read_vec(client, length.into())?).into_owned();
     let admitted = rules.admits(Some((&user, &password)));
     asked.user = Some(user);
-    client.write_all(&[1, u8::from(!admitted)])?;
-    Ok(admitted)
+    if !admitted {
+        return Ok(Err(vec![1, 1]));
+    }
+    client.write_all(&[1, 0])?;
+    Ok(Ok(()))
 }
 
 /// The host of an address of type `kind`, as it goes before `:port`; `None` for a type this

@@ -8,9 +8,10 @@ use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 
 use standin::proxy::Proxy;
-use standin::{Builder, Recorded, StandIn, TlsIdentity, tls};
+use standin::{Builder, Recorded, StandIn, TlsIdentity, demo_target_at, tls};
 use standin::{
     DEMO_ENV, DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
+    DEMO_SLS_HOST,
 };
 
 const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--tls] [--proxy http|socks5] [--demo] [FAULTS]
@@ -231,20 +232,7 @@ fn command_line(standin: &StandIn, network: &Network) -> Option<(String, Option<
     let mut env: Vec<String> = DEMO_ENV
         .map(|(name, value)| format!("{name}={value}"))
         .into();
-    let mut target = standin.demo_target();
-    if network.tls {
-        let ca = env::temp_dir().join("sls-retry-standin-ca.pem");
-        if let Err(e) = std::fs::write(&ca, tls::ca_pem()) {
-            eprintln!("standin: cannot write the CA to {}: {e}", ca.display());
-            return None;
-        }
-        println!(
-            "  over HTTPS; its CA (made for this run) is in {}",
-            ca.display()
-        );
-        target.extend(["--ca-file".into(), ca.display().to_string()]);
-    }
-    let mut proxy = None;
+    let (mut endpoint, mut proxy) = (standin.endpoint(), None);
     if let Some(kind) = &network.proxy {
         let builder = if kind == "http" {
             Proxy::connect()
@@ -264,9 +252,22 @@ fn command_line(standin: &StandIn, network: &Network) -> Option<(String, Option<
             started.url()
         );
         env.push(format!("{}_PROXY={}", scheme.to_uppercase(), started.url()));
-        // `-e`'s value: the demo region's real SLS host, which only the proxy resolves.
-        target[1] = format!("{scheme}://{DEMO_REGION}.log.aliyuncs.com");
+        // The demo region's real SLS host, which only the proxy resolves.
+        endpoint = format!("{scheme}://{DEMO_SLS_HOST}");
         proxy = Some(started);
+    }
+    let mut target = demo_target_at(&endpoint);
+    if network.tls {
+        let ca = env::temp_dir().join("sls-retry-standin-ca.pem");
+        if let Err(e) = std::fs::write(&ca, tls::ca_pem()) {
+            eprintln!("standin: cannot write the CA to {}: {e}", ca.display());
+            return None;
+        }
+        println!(
+            "  over HTTPS; its CA (made for this run) is in {}",
+            ca.display()
+        );
+        target.extend(["--ca-file".into(), ca.display().to_string()]);
     }
     let command = format!("{} sls-retry {}", env.join(" "), target.join(" "));
     Some((command, proxy))

@@ -11,7 +11,7 @@ use standin::{StandIn, TlsIdentity};
 use super::retry_request;
 use super::tls::{AGENT_USER_AGENT, replay, trusting_client};
 
-/// A demo project's host in the demo region: it must never reach DNS.
+/// The demo project's host at `standin::DEMO_SLS_HOST`: it must never reach DNS.
 const SLS_HOST: &str = "demo-project.cn-hangzhou.log.aliyuncs.com";
 
 /// One RetryShipperTask to `base` through the proxy at `proxy_url`: the status, or ureq's error.

@@ -34,11 +34,36 @@ pub const DEMO_KEY_ID: &str = "demo-key-id";
 pub const DEMO_KEY_SECRET: &str = "demo-key-secret";
 /// The region signature v4 scopes must name unless `Builder::region` says otherwise.
 pub const DEMO_REGION: &str = "cn-hangzhou";
+/// The demo region's real SLS host. Tests reach it only through a proxy that takes it to a
+/// stand-in (`proxy::Builder::route_all`), never through DNS; `TlsIdentity::valid` is good for
+/// its projects' names.
+pub const DEMO_SLS_HOST: &str = "cn-hangzhou.log.aliyuncs.com";
 /// The demo account's credentials, as the environment variables every Alibaba Cloud SDK reads.
 pub const DEMO_ENV: [(&str, &str); 2] = [
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
 ];
+
+/// `sls-retry`'s arguments that name the demo target at any endpoint:
+/// `-e <endpoint> -p demo-project -l demo-logstore -s demo-shipper`; e.g.
+/// `https://{DEMO_SLS_HOST}` behind a proxy.
+pub fn demo_target_at(endpoint: &str) -> Vec<String> {
+    target(endpoint, DEMO_SHIPPER)
+}
+
+fn target(endpoint: &str, shipper: &str) -> Vec<String> {
+    let target = [
+        "-e",
+        endpoint,
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        shipper,
+    ];
+    target.map(String::from).to_vec()
+}
 
 /// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
 pub struct StandIn {
@@ -584,18 +609,7 @@ impl StandIn {
 
     /// The demo target with another shipper (an unknown one meets ShipperNotExist).
     pub fn target_with_shipper(&self, shipper: &str) -> Vec<String> {
-        let endpoint = self.endpoint();
-        let target = [
-            "-e",
-            &endpoint,
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            DEMO_LOGSTORE,
-            "-s",
-            shipper,
-        ];
-        target.map(String::from).to_vec()
+        target(&self.endpoint(), shipper)
     }
 
     pub fn port(&self) -> u16 {

@@ -10,8 +10,9 @@ use std::thread;
 
 use super::server::{Serve, Server};
 
-/// A loopback address nothing listens on (port 1: reserved, and binding it takes root): a proxy
-/// that is down, e.g. `format!("http://{DEAD_ADDR}")`.
+/// A loopback address nothing listens on (port 1, tcpmux: reserved, served by nothing on a
+/// test machine; the harness points the ECS metadata service there too): a proxy that is down,
+/// e.g. `format!("http://{DEAD_ADDR}")`. A connection to it is refused at once.
 pub const DEAD_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
 
 /// The user name tests give a proxy that wants credentials.

@@ -1,4 +1,4 @@
-//! `cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand, or run `sls-retry` against it once, with faults injected if asked.
+//! `cargo run --example standin -- [--port N] [--tasks N] [--tls] [--proxy http|socks5] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand (over HTTPS, behind a proxy, if asked), or run `sls-retry` against it once, with faults injected if asked.
 
 use std::env;
 use std::ffi::OsString;
@@ -7,14 +7,19 @@ use std::process::{Command, ExitCode, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 
-use standin::{Builder, Recorded, StandIn};
+use standin::proxy::Proxy;
+use standin::{Builder, Recorded, StandIn, TlsIdentity, demo_target_at, tls};
 use standin::{
     DEMO_ENV, DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER,
+    DEMO_SLS_HOST,
 };
 
-const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--demo] [FAULTS]
+const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--tls] [--proxy http|socks5] [--demo] [FAULTS]
   (default)  serve the demo world on 127.0.0.1:N (default 8080, 0 = any free port) until interrupted
   --tasks N  the shipper's tasks: N generated from seed 1 over the last 50 hours (default 60)
+  --tls      serve HTTPS with a certificate from a throwaway CA, written to a file to trust
+  --proxy K  put an HTTP CONNECT (http) or SOCKS5 (socks5) proxy in front, on a free port, that
+             takes the demo region's real SLS host names to the stand-in (no DNS)
   --demo     run sls-retry ($SLS_RETRY_BIN, else sls-retry on PATH) once against a fresh stand-in
 FAULTS, drawn per retry or listing request, reproducible by seed:
   --seed N             the fault draws' seed (default 0)
@@ -91,9 +96,17 @@ impl Faults {
     }
 }
 
+/// How `serve` is reached: `--tls`, `--proxy`.
+#[derive(Default)]
+struct Network {
+    tls: bool,
+    proxy: Option<String>,
+}
+
 fn main() -> ExitCode {
     let (mut port, mut tasks, mut demo) = (None, 60, false);
     let mut faults = Faults::default();
+    let mut network = Network::default();
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
         let parsed = match arg.as_str() {
@@ -108,6 +121,17 @@ fn main() -> ExitCode {
                 demo = true;
                 Ok(())
             }
+            "--tls" => {
+                network.tls = true;
+                Ok(())
+            }
+            "--proxy" => match args.next().as_deref() {
+                Some(kind @ ("http" | "socks5")) => {
+                    network.proxy = Some(kind.into());
+                    Ok(())
+                }
+                _ => Err("needs http or socks5".to_string()),
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -121,10 +145,13 @@ fn main() -> ExitCode {
     if faults.error_rate + faults.drop_rate > 1.0 {
         return usage_error("--error-rate and --drop-rate add up to more than 1");
     }
+    if demo && (network.tls || network.proxy.is_some()) {
+        return usage_error("--tls and --proxy serve by hand, not with --demo");
+    }
     if demo {
         run_demo(port.unwrap_or(0), &faults)
     } else {
-        serve(port.unwrap_or(8080), tasks, &faults)
+        serve(port.unwrap_or(8080), tasks, &faults, &network)
     }
 }
 
@@ -151,11 +178,14 @@ fn usage_error(problem: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn serve(port: u16, tasks: usize, faults: &Faults) -> ExitCode {
-    let builder = StandIn::builder()
+fn serve(port: u16, tasks: usize, faults: &Faults, network: &Network) -> ExitCode {
+    let mut builder = StandIn::builder()
         .port(port)
         .generated_tasks(tasks, TASK_SEED)
         .on_request(log_request);
+    if network.tls {
+        builder = builder.tls(TlsIdentity::valid());
+    }
     let standin = match faults.apply(builder).try_build() {
         Ok(standin) => standin,
         Err(e) => {
@@ -182,14 +212,10 @@ fn serve(port: u16, tasks: usize, faults: &Faults) -> ExitCode {
     for line in faults.describe() {
         println!("  fault: {line}");
     }
-    let env: Vec<String> = DEMO_ENV
-        .map(|(name, value)| format!("{name}={value}"))
-        .into();
-    let command = format!(
-        "{} sls-retry {}",
-        env.join(" "),
-        standin.demo_target().join(" ")
-    );
+    // The proxy, if any, serves on its own threads while it is held.
+    let Some((command, _proxy)) = command_line(&standin, network) else {
+        return ExitCode::FAILURE;
+    };
     println!("try:");
     println!("  {command} --list");
     println!("  {command} --failed");
@@ -198,6 +224,53 @@ fn serve(port: u16, tasks: usize, faults: &Faults) -> ExitCode {
     loop {
         std::thread::park();
     }
+}
+
+/// The command line to paste, less its arguments, for the stand-in as `network` reaches it, and
+/// the proxy it needs, started. `None` when something could not be set up (and was said).
+fn command_line(standin: &StandIn, network: &Network) -> Option<(String, Option<Proxy>)> {
+    let mut env: Vec<String> = DEMO_ENV
+        .map(|(name, value)| format!("{name}={value}"))
+        .into();
+    let (mut endpoint, mut proxy) = (standin.endpoint(), None);
+    if let Some(kind) = &network.proxy {
+        let builder = if kind == "http" {
+            Proxy::connect()
+        } else {
+            Proxy::socks5()
+        };
+        let started = match builder.route_all(standin.addr()).try_start() {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("standin: cannot start the proxy: {e}");
+                return None;
+            }
+        };
+        let scheme = if network.tls { "https" } else { "http" };
+        println!(
+            "  behind the proxy {}, which takes every host to it",
+            started.url()
+        );
+        env.push(format!("{}_PROXY={}", scheme.to_uppercase(), started.url()));
+        // The demo region's real SLS host, which only the proxy resolves.
+        endpoint = format!("{scheme}://{DEMO_SLS_HOST}");
+        proxy = Some(started);
+    }
+    let mut target = demo_target_at(&endpoint);
+    if network.tls {
+        let ca = env::temp_dir().join("sls-retry-standin-ca.pem");
+        if let Err(e) = std::fs::write(&ca, tls::ca_pem()) {
+            eprintln!("standin: cannot write the CA to {}: {e}", ca.display());
+            return None;
+        }
+        println!(
+            "  over HTTPS; its CA (made for this run) is in {}",
+            ca.display()
+        );
+        target.extend(["--ca-file".into(), ca.display().to_string()]);
+    }
+    let command = format!("{} sls-retry {}", env.join(" "), target.join(" "));
+    Some((command, proxy))
 }
 
 fn log_request(r: &Recorded) {

@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use base64::Engine as _;
 use serde_json::Value;
+use standin::proxy::{DEMO_PROXY_PASSWORD, DEMO_PROXY_USER};
 use standin::{DEMO_KEY_SECRET, ISSUED_SECRET_MARK, ISSUED_TOKEN_MARK};
 
 use super::Run;
@@ -31,7 +33,19 @@ const SECRETS: &[&str] = &[
     // Every secret and token the stand-in hands out (STS, credentials URI, short-lived ECS role).
     ISSUED_SECRET_MARK,
     ISSUED_TOKEN_MARK,
+    // The proxies' passwords (a test that percent-encodes one in a proxy URL adds the encoded
+    // form too, as a run could show the URL as given).
+    DEMO_PROXY_PASSWORD,
 ];
+
+/// Every proxy user and password the tests give `sls-retry`: besides the password (in
+/// `SECRETS`), no run shows them as a `Proxy-Authorization: Basic` value carries them.
+const PROXY_CREDENTIALS: &[(&str, &str)] = &[(DEMO_PROXY_USER, DEMO_PROXY_PASSWORD)];
+
+/// `user:password` in base64, as `Proxy-Authorization: Basic` carries it.
+fn basic(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
 
 impl Run {
     /// A run's outcome, once it passed the checks every run must pass, whatever the test:
@@ -48,6 +62,9 @@ impl Run {
         };
         for secret in SECRETS {
             run.assert_hides(secret, "every run");
+        }
+        for (user, password) in PROXY_CREDENTIALS {
+            run.assert_hides(&basic(user, password), "every run");
         }
         run.assert_accounts_for_every_id();
         run
@@ -121,4 +138,14 @@ fn audit_text(stdout: &str, summary: &str) {
         })
         .sum();
     assert_eq!(in_lines, ids, "{stdout}");
+}
+
+#[test]
+#[should_panic(expected = "stderr shows a secret")]
+fn a_proxy_authorization_value_is_a_secret() {
+    let header = format!(
+        "Proxy-Authorization: Basic {}",
+        basic("proxy-user", "proxy-pass-never-printed")
+    );
+    Run::audited(0, String::new(), header);
 }

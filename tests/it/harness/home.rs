@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use standin::{DEMO_ENV, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn};
+use standin::{DEMO_ENV, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_SHIPPER, StandIn, tls};
 
 /// A loopback address nothing listens on (port 1: reserved, and binding it takes root).
 pub const CLOSED_PORT: &str = "http://127.0.0.1:1";
@@ -24,7 +24,9 @@ impl Home {
         self.dir.path()
     }
 
-    /// `sls-retry` with a cleared environment and this HOME, run in it.
+    /// `sls-retry` with a cleared environment and this HOME, run in it: nothing of the test
+    /// process's environment gets in (its proxy variables, `SSL_CERT_FILE` and `SSL_CERT_DIR`
+    /// included); a test sets what it means on the command.
     /// The ECS metadata service (the credential chain's last link) is pointed at a closed
     /// loopback port: no test ever reaches 100.100.100.200. A test that serves the metadata
     /// routes points `SLS_RETRY_ECS_METADATA_URL` at the stand-in instead.
@@ -48,6 +50,12 @@ impl Home {
     /// private as it should be.
     pub fn profile_file(&self, toml: &str) -> PathBuf {
         self.write(".config/sls-retry/config.toml", toml, 0o600)
+    }
+
+    /// Write the stand-in's test CA (`standin::tls::ca_pem`, which signs `TlsIdentity::valid`)
+    /// as `~/ca.pem`, for `--ca-file`, `SSL_CERT_FILE` or a profile's `ca_file`.
+    pub fn write_ca(&self) -> PathBuf {
+        self.write("ca.pem", tls::ca_pem(), 0o644)
     }
 
     /// Write the aliyun CLI's `~/.aliyun/config.json`.

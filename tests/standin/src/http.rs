@@ -1,4 +1,4 @@
-//! The stand-in's HTTP/1.1 side: request heads (httparse) and bodies off a socket, answers back (whole, cut short, delayed, or not at all), keep-alive, and the count of requests in flight.
+//! The stand-in's HTTP/1.1 side: request heads (httparse) and bodies off a connection (plain TCP or TLS), answers back (whole, cut short, delayed, or not at all), keep-alive, and the count of requests in flight.
 // Hand-rolled rather than a server crate so faults can be injected at the socket level.
 
 use std::io::{self, Read, Write};
@@ -22,6 +22,8 @@ pub(super) struct Request {
     pub body: Vec<u8>,
     /// When the whole request had been read.
     pub received: std::time::Instant,
+    /// Whether it came over TLS.
+    pub tls: bool,
     keep_alive: bool,
 }
 
@@ -66,18 +68,36 @@ enum ReadError {
     Malformed(Reply),
 }
 
-/// Serves one connection until the client closes it, asks to, or sends something unparseable.
-pub(super) fn serve(mut stream: TcpStream, shared: &Shared) {
-    serve_requests(&mut stream, shared);
-    // The accept loop holds a clone of this socket, so dropping ours would not close it.
-    let _ = stream.shutdown(Shutdown::Both);
+/// A connection requests come over: plain TCP, or TLS over it (tls.rs).
+pub(super) trait Transport: Read + Write {
+    /// Whether the requests it carries came over TLS (`Recorded::tls`).
+    const TLS: bool;
+
+    /// Ends the connection. The accept loop holds a clone of the socket, so dropping it would not.
+    fn close(&mut self);
 }
 
-fn serve_requests(stream: &mut TcpStream, shared: &Shared) {
+impl Transport for TcpStream {
+    const TLS: bool = false;
+
+    fn close(&mut self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+/// Serves one connection until the client closes it, asks to, or sends something unparseable.
+/// Generic rather than over `dyn Read + Write`, so the plain path is what it was before TLS.
+pub(super) fn serve<S: Transport>(mut stream: S, shared: &Shared) {
+    serve_requests(&mut stream, shared);
+    stream.close();
+}
+
+fn serve_requests<S: Transport>(stream: &mut S, shared: &Shared) {
     let mut buf = Vec::new();
     loop {
         let (_in_flight, response, keep_alive) = match read_request(stream, &mut buf) {
-            Ok(Some(request)) => {
+            Ok(Some(mut request)) => {
+                request.tls = S::TLS;
                 let sls_request = sls::Service::of(&request.path) == sls::Service::Sls;
                 let in_flight = sls_request.then(|| InFlight::enter(shared));
                 let response = sls::handle(shared, &request);
@@ -129,7 +149,7 @@ impl Drop for InFlight<'_> {
 
 /// The next request on the connection; `None` when the client closed it between requests.
 /// Bytes past the request (a pipelined next one) stay in `buf`.
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Request>, ReadError> {
+fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Request>, ReadError> {
     let (mut request, head_len, body_len) = loop {
         if let Some(head) = parse_head(buf)? {
             break head;
@@ -156,7 +176,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Requ
     Ok(Some(request))
 }
 
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
+fn fill(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
     let mut chunk = [0; 8192];
     let n = stream.read(&mut chunk).map_err(|_| ReadError::Gone)?;
     buf.extend_from_slice(&chunk[..n]);
@@ -219,6 +239,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Request, usize, usize)>, ReadError> 
         headers,
         body: Vec::new(),
         received: std::time::Instant::now(),
+        tls: false,
         keep_alive,
     };
     Ok(Some((request, head_len, body_len)))
@@ -255,7 +276,7 @@ fn response_bytes(response: &Response, keep_alive: bool) -> Vec<u8> {
     bytes
 }
 
-fn write(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+fn write(stream: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     stream.write_all(bytes)?;
     stream.flush()
 }

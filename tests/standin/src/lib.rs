@@ -1,28 +1,31 @@
-//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was, for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
 mod accounts;
 mod faults;
 mod http;
 mod listing;
 mod metadata;
+pub mod proxy;
 // Public for the stand-in's self-tests (tests/it/standin_selftest.rs), which sign requests with
 // the very pieces the stand-in verifies them with.
 pub mod rpc;
+mod server;
 pub mod sls;
 mod sts;
+pub mod tls;
 mod uri;
 pub mod v4;
 
 use std::collections::{HashSet, VecDeque};
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 pub use accounts::{ISSUED_SECRET_MARK, ISSUED_TOKEN_MARK, IssuedCredentials};
 pub use listing::Task;
+pub use tls::TlsIdentity;
 
 pub const DEMO_PROJECT: &str = "demo-project";
 pub const DEMO_LOGSTORE: &str = "demo-logstore";
@@ -31,17 +34,43 @@ pub const DEMO_KEY_ID: &str = "demo-key-id";
 pub const DEMO_KEY_SECRET: &str = "demo-key-secret";
 /// The region signature v4 scopes must name unless `Builder::region` says otherwise.
 pub const DEMO_REGION: &str = "cn-hangzhou";
+/// The demo region's real SLS host. Tests reach it only through a proxy that takes it to a
+/// stand-in (`proxy::Builder::route_all`), never through DNS; `TlsIdentity::valid` is good for
+/// its projects' names.
+pub const DEMO_SLS_HOST: &str = "cn-hangzhou.log.aliyuncs.com";
 /// The demo account's credentials, as the environment variables every Alibaba Cloud SDK reads.
 pub const DEMO_ENV: [(&str, &str); 2] = [
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_KEY_ID),
     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_KEY_SECRET),
 ];
 
+/// `sls-retry`'s arguments that name the demo target at any endpoint:
+/// `-e <endpoint> -p demo-project -l demo-logstore -s demo-shipper`; e.g.
+/// `https://{DEMO_SLS_HOST}` behind a proxy.
+pub fn demo_target_at(endpoint: &str) -> Vec<String> {
+    target(endpoint, DEMO_SHIPPER)
+}
+
+fn target(endpoint: &str, shipper: &str) -> Vec<String> {
+    let target = [
+        "-e",
+        endpoint,
+        "-p",
+        DEMO_PROJECT,
+        "-l",
+        DEMO_LOGSTORE,
+        "-s",
+        shipper,
+    ];
+    target.map(String::from).to_vec()
+}
+
 /// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
 pub struct StandIn {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
+    /// Dropped after `StandIn::drop` has told the connections the stand-in is stopping.
+    server: server::Server,
+    tls: bool,
 }
 
 /// One request as received, with what the stand-in answered.
@@ -71,6 +100,8 @@ pub struct Recorded {
     pub fault: Option<String>,
     /// When the whole request had been read.
     pub received: std::time::Instant,
+    /// Whether it came over TLS (`Builder::tls`).
+    pub tls: bool,
 }
 
 impl Recorded {
@@ -267,6 +298,7 @@ pub struct Builder {
     faults: faults::Faults,
     /// (provider ARN, the token it holds)
     oidc_providers: Vec<(String, String)>,
+    tls: Option<TlsIdentity>,
 }
 
 impl Builder {
@@ -490,6 +522,15 @@ impl Builder {
         self
     }
 
+    /// Serve over TLS with this certificate (e.g. `TlsIdentity::valid()`, which clients trust
+    /// with `tls::ca_pem()`), and plain HTTP no more: `endpoint()` is then
+    /// `https://localhost:PORT`. Everything is served as over plain HTTP (SLS, STS, the ECS
+    /// metadata routes, the credentials URI), and recorded with `Recorded::tls`.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
     pub fn build(self) -> StandIn {
         self.try_build()
             .expect("start the SLS stand-in on 127.0.0.1")
@@ -508,8 +549,6 @@ impl Builder {
             oidc_providers: self.oidc_providers,
             ..Log::default()
         };
-        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             world: self.world,
             on_request: self.on_request,
@@ -519,13 +558,21 @@ impl Builder {
             in_flight: AtomicUsize::new(0),
             peak_concurrency: AtomicUsize::new(0),
             log: Mutex::new(log),
+            handshake_ended: Condvar::new(),
         });
-        let accept_shared = Arc::clone(&shared);
-        let accept = thread::spawn(move || accept_loop(listener, &accept_shared));
+        let tls = self.tls.as_ref().map(TlsIdentity::server_config);
+        let conn_shared = Arc::clone(&shared);
+        let serve: Arc<server::Serve> = Arc::new(move |stream: TcpStream| {
+            conn_shared.connections.fetch_add(1, SeqCst);
+            match &tls {
+                None => http::serve(stream, &conn_shared),
+                Some(config) => tls::serve(stream, config, &conn_shared),
+            }
+        });
         Ok(StandIn {
-            addr,
             shared,
-            accept: Some(accept),
+            server: server::Server::start(self.port, serve)?,
+            tls: self.tls.is_some(),
         })
     }
 }
@@ -540,8 +587,18 @@ impl StandIn {
         Builder::default()
     }
 
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with `Builder::tls` (a name, as a
+    /// certificate is most often checked against one).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.tls {
+            false => format!("http://{}", self.addr()),
+            true => format!("https://localhost:{}", self.port()),
+        }
+    }
+
+    /// Where it listens: 127.0.0.1 and a port; where a proxy routes what it is asked for.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
     }
 
     /// `sls-retry`'s arguments that name this stand-in and its demo target:
@@ -552,22 +609,11 @@ impl StandIn {
 
     /// The demo target with another shipper (an unknown one meets ShipperNotExist).
     pub fn target_with_shipper(&self, shipper: &str) -> Vec<String> {
-        let endpoint = self.endpoint();
-        let target = [
-            "-e",
-            &endpoint,
-            "-p",
-            DEMO_PROJECT,
-            "-l",
-            DEMO_LOGSTORE,
-            "-s",
-            shipper,
-        ];
-        target.map(String::from).to_vec()
+        target(&self.endpoint(), shipper)
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.addr().port()
     }
 
     /// The ids of each accepted RetryShipperTask call, in arrival order.
@@ -595,9 +641,24 @@ impl StandIn {
         self.shared.world.now()
     }
 
-    /// TCP connections accepted so far.
+    /// TCP connections accepted so far (TLS handshakes that failed included).
     pub fn connections(&self) -> usize {
         self.shared.connections.load(SeqCst)
+    }
+
+    /// With `Builder::tls`: why each TLS handshake that failed did, in order, as rustls says it
+    /// (e.g. `received fatal alert: UnknownCA` when the client refused the certificate).
+    /// Such a connection carried no request: nothing of it is in `requests`.
+    ///
+    /// Waits (10 s at the most) for the handshakes under way to end, so that a client that has
+    /// given up finds its failure here: the stand-in reads the client's alert on its own thread.
+    pub fn tls_failures(&self) -> Vec<String> {
+        let log = self.shared.log();
+        let under_way = |log: &mut Log| log.handshaking > 0;
+        let waited =
+            (self.shared.handshake_ended).wait_timeout_while(log, HANDSHAKE_WAIT, under_way);
+        let (log, _) = waited.unwrap_or_else(|poisoned| poisoned.into_inner());
+        log.tls_failures.clone()
     }
 
     /// The most SLS requests (the credential routes aside: STS, ECS metadata, credentials URI) handled at the same moment, each counted
@@ -689,12 +750,8 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
+        // Ends any delay at once; dropping `server` then closes the connections.
         self.shared.stopping.store(true, SeqCst);
-        // accept() only returns on a connection, so make one.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
     }
 }
 
@@ -708,6 +765,8 @@ struct Shared {
     in_flight: AtomicUsize,
     peak_concurrency: AtomicUsize,
     log: Mutex<Log>,
+    /// Told whenever a TLS handshake ends (`Log::handshaking`).
+    handshake_ended: Condvar,
 }
 
 #[derive(Default)]
@@ -730,6 +789,10 @@ struct Log {
     oidc_providers: Vec<(String, String)>,
     sts_replies: VecDeque<Reply>,
     uri_replies: VecDeque<Reply>,
+    /// Why each failed TLS handshake failed.
+    tls_failures: Vec<String>,
+    /// TLS handshakes under way.
+    handshaking: usize,
 }
 
 impl Shared {
@@ -741,39 +804,14 @@ impl Shared {
     }
 }
 
+/// How long `StandIn::tls_failures` waits for handshakes under way: only a client that never
+/// finishes its handshake makes it wait that long.
+const HANDSHAKE_WAIT: Duration = Duration::from_secs(10);
+
 fn checked_rate(rate: f64) -> f64 {
     assert!(
         (0.0..=1.0).contains(&rate),
         "a rate is from 0 to 1, not {rate}"
     );
     rate
-}
-
-fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
-    let mut open: Vec<(TcpStream, JoinHandle<()>)> = Vec::new();
-    for stream in listener.incoming() {
-        if shared.stopping.load(SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else {
-            // Out of file descriptors or similar: don't spin.
-            thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        shared.connections.fetch_add(1, SeqCst);
-        let Ok(handle) = stream.try_clone() else {
-            continue;
-        };
-        let conn_shared = Arc::clone(shared);
-        open.retain(|(_, thread)| !thread.is_finished());
-        open.push((
-            handle,
-            thread::spawn(move || http::serve(stream, &conn_shared)),
-        ));
-    }
-    // Clients may keep idle keep-alive connections open; close them so every thread ends.
-    for (stream, thread) in open {
-        let _ = stream.shutdown(Shutdown::Both);
-        let _ = thread.join();
-    }
 }

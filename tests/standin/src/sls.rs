@@ -153,6 +153,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         signature_version: signature_version(request),
         fault,
         received: request.received,
+        tls: request.tls,
     };
     {
         let mut log = shared.log();

@@ -10,6 +10,7 @@ mod cli;
 mod completions;
 mod credentials;
 mod listing;
+mod network;
 mod parallel;
 mod properties;
 mod robustness;

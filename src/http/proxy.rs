@@ -117,7 +117,13 @@ impl Proxy {
             None => ("http".to_string(), value),
         };
         if !matches!(scheme.as_str(), "http" | "socks5" | "socks5h") {
-            bail!(problem(&format!("the scheme {scheme}:// is not supported")));
+            // Named only when it looks like a scheme: the text before `://` could be anything.
+            let looks_like_one =
+                scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphanumeric());
+            bail!(match looks_like_one {
+                true => problem(&format!("the scheme {scheme}:// is not supported")),
+                false => problem("its scheme is not supported"),
+            });
         }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (userinfo, authority) = match rest.rsplit_once('@') {

@@ -14,11 +14,15 @@ use proptest::prelude::*;
 
 use sls_retry::clock::{self, Reading};
 use sls_retry::config::PROFILE_NUMBERS;
+use sls_retry::config::env::Env;
 use sls_retry::credentials::sts::{self, RoleRequest, StsEndpoint};
 use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::endpoint::Endpoint;
+use sls_retry::http::no_proxy::NoProxy;
+use sls_retry::http::proxy::Proxies;
 use sls_retry::http::status_line;
 use sls_retry::ids::{self, TaskId};
+use sls_retry::interrupt::Interrupt;
 use sls_retry::listing;
 use sls_retry::outcome::{Outcome, RawResponse, Status, parse_error_body};
 use sls_retry::policy::{self, MAX_RETRY_AFTER};
@@ -407,6 +411,30 @@ proptest! {
         if let Err(e) = sls_retry::config::profile_file::parse_file(std::path::Path::new("f.toml"), &text) {
             let message = format!("{e:#}");
             prop_assert!(!message.contains('\n') && !message.contains('\r'), "{message}");
+        }
+    }
+
+    #[test]
+    fn proxy_settings_never_panic_and_errors_are_one_safe_line(
+        var in prop::sample::select(vec!["HTTPS_PROXY", "http_proxy", "ALL_PROXY", "NO_PROXY"]),
+        value in "[a-zA-Z0-9:/@%.\\[\\]*,_ \\-\\x00-\\x1f\\x{80}-\\x{10FFFF}]{0,60}",
+        host in "[a-zA-Z0-9.:\\[\\]-]{0,40}",
+        port in any::<u16>(),
+    ) {
+        let lookup = |name: &str| (name == var).then(|| value.clone());
+        let interrupt = Interrupt::default();
+        match Proxies::from_env(&Env::new(&lookup, &interrupt)) {
+            Ok(proxies) => {
+                let _ = proxies.route("https", &host, port).to_string();
+            }
+            Err(err) => {
+                let message = format!("{err:#}");
+                prop_assert!(!message.chars().any(untrusted::is_hazard), "{message}");
+                prop_assert!(message.starts_with(&format!("{var} cannot be used: ")), "{message}");
+            }
+        }
+        if let Ok(no_proxy) = NoProxy::parse(&value) {
+            let _ = no_proxy.matches(&host, port);
         }
     }
 }

@@ -14,13 +14,9 @@ mod manual;
 
 /// Re-run failed Alibaba Cloud SLS shipper tasks (RetryShipperTask), in batches of up to 10.
 #[derive(Debug, Parser)]
-#[command(
-    name = "sls-retry",
-    version,
-    long_version = crate::build_info::long_version(),
-    after_help = manual::short_help(),
-    after_long_help = manual::long_help()
-)]
+// The long version and the text after the options are added by `command()`, and only when
+// they may be shown (`parse`): rendering them costs more than the rest of a run's start.
+#[command(name = "sls-retry", version)]
 pub struct Cli {
     /// Task IDs to retry; `-` reads stdin there. With none, stdin is read when it is not a terminal
     /// (IDs separated by whitespace or newlines, `#` comment lines, or a JSON array of strings).
@@ -245,10 +241,36 @@ impl Generate {
     }
 }
 
+/// The whole command line as `--help`, `--version` and `--generate` show it: the options, the
+/// long version, and the manual after the options.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .long_version(crate::build_info::long_version())
+        .after_help(manual::short_help())
+        .after_long_help(manual::long_help())
+}
+
+/// Parse `args` (the program's name first). The help and version texts are rendered only when an
+/// argument may ask for them: `--help`, `--version`, or a cluster of short flags holding `h` or
+/// `V` (a value that happens to hold them only costs the rendering).
+pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let may_show = (args.iter().skip(1))
+        .map(|a| a.to_string_lossy())
+        .take_while(|a| a != "--")
+        .any(|a| match a.strip_prefix("--") {
+            Some(long) => long == "help" || long == "version",
+            None => a.starts_with('-') && a.contains(['h', 'V']),
+        });
+    let cmd = if may_show { command() } else { Cli::command() };
+    let mut matches = cmd.try_get_matches_from(args)?;
+    Cli::from_arg_matches_mut(&mut matches)
+}
+
 /// Write completions or the man page for `kind`.
 pub fn generate(kind: Generate, out: &mut dyn Write) -> std::io::Result<()> {
     use clap_complete::Shell;
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let shell = match kind {
         Generate::CompleteBash => Shell::Bash,
         Generate::CompleteZsh => Shell::Zsh,
@@ -264,6 +286,30 @@ pub fn generate(kind: Generate, out: &mut dyn Write) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_and_version_carry_their_texts_however_asked() {
+        let shown = |args: &[&str]| {
+            let args = [&["sls-retry"], args]
+                .concat()
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            parse(args).unwrap_err().render().to_string()
+        };
+        for args in [&["--help"][..], &["-h"], &["-vh"], &["-p", "x", "-h"]] {
+            assert!(shown(args).contains("Exit status:"), "{args:?}");
+        }
+        assert!(shown(&["--version"]).contains("\ntarget: "));
+        assert_eq!(
+            shown(&["-V"]),
+            format!("sls-retry {}\n", env!("CARGO_PKG_VERSION"))
+        );
+        let args = ["sls-retry", "-p", "p", "--", "-h"]
+            .map(Into::into)
+            .to_vec();
+        assert_eq!(parse(args).unwrap().task_ids, ["-h"]);
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

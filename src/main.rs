@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use clap::Parser;
 
 use sls_retry::cli::{self, Cli};
 use sls_retry::config::{Config, Paths};
@@ -15,7 +14,7 @@ use sls_retry::interrupt::{Interrupt, Interrupted};
 use sls_retry::modes::Run;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {

@@ -217,55 +217,56 @@ mod tests {
     const SLS: &str = "https://my-project.cn-hangzhou.log.aliyuncs.com/logstores";
 
     #[test]
-    fn each_scheme_has_its_variable_and_all_proxy_is_the_fallback() {
-        let both = [
+    fn each_scheme_has_its_variable_all_proxy_is_the_fallback_and_lower_case_comes_first() {
+        let three = [
             ("HTTPS_PROXY", "http://tls-proxy:3128"),
             ("HTTP_PROXY", "http://plain-proxy:3128"),
             ("ALL_PROXY", "socks5h://socks:1080"),
         ];
-        assert_eq!(
-            route(&both, SLS),
-            "through http://tls-proxy:3128 (from HTTPS_PROXY)"
-        );
-        assert_eq!(
-            route(&both, "http://127.0.0.1:8080/"),
-            "through http://plain-proxy:3128 (from HTTP_PROXY)"
-        );
         let all = [("ALL_PROXY", "socks5h://socks:1080")];
-        assert_eq!(
-            route(&all, SLS),
-            "through socks5h://socks:1080 (from ALL_PROXY)"
-        );
-        assert_eq!(
-            route(&all, "http://x/"),
-            "through socks5h://socks:1080 (from ALL_PROXY)"
-        );
-        // HTTPS_PROXY does not serve http:// URLs, nor HTTP_PROXY https:// ones.
-        assert_eq!(
-            route(&[("HTTPS_PROXY", "http://p:1")], "http://x/"),
-            "direct"
-        );
-        assert_eq!(route(&[("HTTP_PROXY", "http://p:1")], SLS), "direct");
-        assert_eq!(route(&[], SLS), "direct");
-    }
-
-    #[test]
-    fn lower_case_spellings_count_and_come_first() {
-        let vars = [
-            ("https_proxy", "http://lower:1"),
-            ("HTTPS_PROXY", "http://upper:1"),
-            ("all_proxy", "http://all-lower:1"),
+        let cases = [
+            (
+                &three[..],
+                SLS,
+                "through http://tls-proxy:3128 (from HTTPS_PROXY)",
+            ),
+            (
+                &three,
+                "http://127.0.0.1:8080/",
+                "through http://plain-proxy:3128 (from HTTP_PROXY)",
+            ),
+            (&all, SLS, "through socks5h://socks:1080 (from ALL_PROXY)"),
+            (
+                &all,
+                "http://x/",
+                "through socks5h://socks:1080 (from ALL_PROXY)",
+            ),
+            // HTTPS_PROXY does not serve http:// URLs, nor HTTP_PROXY https:// ones.
+            (&[("HTTPS_PROXY", "http://p:1")], "http://x/", "direct"),
+            (&[("HTTP_PROXY", "http://p:1")], SLS, "direct"),
+            (&[], SLS, "direct"),
+            (
+                &[
+                    ("https_proxy", "http://lower:1"),
+                    ("HTTPS_PROXY", "http://upper:1"),
+                ],
+                SLS,
+                "through http://lower:1 (from https_proxy)",
+            ),
+            (
+                &[("all_proxy", "http://a:1"), ("ALL_PROXY", "http://b:1")],
+                "http://x/",
+                "through http://a:1 (from all_proxy)",
+            ),
+            (
+                &[("HTTPS_PROXY", "http://p:1"), ("no_proxy", "aliyuncs.com")],
+                SLS,
+                "direct",
+            ),
         ];
-        assert_eq!(
-            route(&vars, SLS),
-            "through http://lower:1 (from https_proxy)"
-        );
-        assert_eq!(
-            route(&vars, "http://x/"),
-            "through http://all-lower:1 (from all_proxy)"
-        );
-        let vars = [("HTTPS_PROXY", "http://p:1"), ("no_proxy", "aliyuncs.com")];
-        assert_eq!(route(&vars, SLS), "direct");
+        for (vars, url, want) in cases {
+            assert_eq!(route(vars, url), want, "{vars:?} {url}");
+        }
     }
 
     #[test]

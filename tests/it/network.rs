@@ -24,6 +24,13 @@ fn user_agents(standin: &StandIn) -> Vec<String> {
         .collect()
 }
 
+/// The demo command at `standin`, trusting the test CA with `--ca-file`.
+fn trusting(home: &Home, standin: &StandIn) -> std::process::Command {
+    let mut cmd = home.demo(standin);
+    cmd.arg("--ca-file").arg(home.write_ca());
+    cmd
+}
+
 fn assert_ours(user_agent: &str) {
     assert_eq!(
         user_agent,
@@ -63,12 +70,7 @@ fn a_certificate_the_system_does_not_trust_fails_once_and_stops_the_run() {
 #[test]
 fn an_expired_certificate_is_refused_even_from_a_trusted_ca() {
     let standin = tls_standin(TlsIdentity::expired());
-    let home = Home::new();
-    let ca = home.write_ca();
-    let r = run(
-        home.demo(&standin).arg("--ca-file").arg(&ca).arg("t1"),
-        None,
-    );
+    let r = run(trusting(&Home::new(), &standin).arg("t1"), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_contains(
         &r.stdout,
@@ -82,10 +84,7 @@ fn the_test_ca_is_trusted_from_the_flag_ssl_cert_file_or_a_profile() {
     let standin = tls_standin(TlsIdentity::valid());
     let home = Home::new();
     let ca = home.write_ca();
-    let flag = run(
-        home.demo(&standin).arg("--ca-file").arg(&ca).arg("t1"),
-        None,
-    );
+    let flag = run(trusting(&home, &standin).arg("t1"), None);
     assert_eq!(flag.code, 0, "{}", flag.stderr);
 
     let env = run(
@@ -152,13 +151,19 @@ fn behind_proxy(home: &Home) -> std::process::Command {
     cmd
 }
 
-#[test]
-fn an_http_proxy_with_credentials_tunnels_to_the_host_contacted() {
+/// The stand-in over TLS, and an HTTP proxy in front that wants the demo credentials.
+fn stand_in_behind_a_guarded_proxy() -> (StandIn, Proxy) {
     let standin = tls_standin(TlsIdentity::valid());
     let proxy = Proxy::connect()
         .demo_credentials()
         .route_all(standin.addr())
         .start();
+    (standin, proxy)
+}
+
+#[test]
+fn an_http_proxy_with_credentials_tunnels_to_the_host_contacted() {
+    let (standin, proxy) = stand_in_behind_a_guarded_proxy();
     let home = Home::new();
     let url = proxy.url_with(DEMO_PROXY_USER, DEMO_PROXY_PASSWORD);
     let r = run(
@@ -189,11 +194,7 @@ fn an_http_proxy_with_credentials_tunnels_to_the_host_contacted() {
 
 #[test]
 fn a_proxy_that_wants_credentials_stops_the_run_and_names_itself() {
-    let standin = tls_standin(TlsIdentity::valid());
-    let proxy = Proxy::connect()
-        .demo_credentials()
-        .route_all(standin.addr())
-        .start();
+    let (standin, proxy) = stand_in_behind_a_guarded_proxy();
     let home = Home::new();
     let r = run(
         behind_proxy(&home)

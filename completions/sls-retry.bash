@@ -23,7 +23,7 @@ _sls__retry() {
 
     case "${cmd}" in
         sls__retry)
-            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --ca-file --signature-version --profile --config --failed --list --status --since --from --to --batch-size --timeout --jobs --retries --keep-going --save-failed --dry-run --json --quiet --verbose --generate --help --version"
+            opts="-p -l -s -e -q -v -h -V --project --logstore --shipper --endpoint --region --intranet --ca-file --signature-version --profile --config --failed --list --status --since --from --to --batch-size --timeout --jobs --retries --keep-going --save-failed --wait --wait-timeout --poll-interval --dry-run --json --quiet --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +114,14 @@ _sls__retry() {
                     return 0
                     ;;
                 --save-failed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

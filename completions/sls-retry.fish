@@ -20,6 +20,8 @@ complete -c sls-retry -l timeout -d 'Seconds allowed for each request, connectin
 complete -c sls-retry -l jobs -d 'Batches in flight at once, 1-32, each worker on its own keep-alive connection; the report stays in input order [default: 1, or the profile\'s jobs]' -r
 complete -c sls-retry -l retries -d 'Retries of a request after a transient failure (connection errors, timeouts, 5xx, 429, 403 throttling), with exponential backoff, 0-20 [default: 4, or the profile\'s retries]' -r
 complete -c sls-retry -l save-failed -d 'Write the task IDs not accepted (failed or not sent) to FILE, one per line, ready to pipe back in; an empty file when all were accepted' -r -F
+complete -c sls-retry -l wait-timeout -d 'With --wait: how long to follow the tasks at most, up to 48h [default: 30m]' -r
+complete -c sls-retry -l poll-interval -d 'With --wait: the time between two listings of the tasks, at least 5s [default: 30s]' -r
 complete -c sls-retry -l generate -d 'Print shell completions or the man page to stdout, then exit' -r -f -a "complete-bash\t''
 complete-zsh\t''
 complete-fish\t''
@@ -30,6 +32,7 @@ complete -c sls-retry -l intranet -d 'With a region: use the VPC endpoint {regio
 complete -c sls-retry -l failed -d 'Find the shipper\'s failed tasks in the window (--since, --from/--to; default the last 48 h) and retry them'
 complete -c sls-retry -l list -d 'Print the shipper\'s tasks in the window instead of retrying: IDs one per line (ready to pipe back in), or `{"type":"task",...}` lines with --json'
 complete -c sls-retry -l keep-going -d 'Send every batch even after an error that every batch would meet (unknown project, logstore or shipper; signature or credential errors); normally the run stops there'
+complete -c sls-retry -l wait -d 'After sending, follow the accepted tasks until each has shipped or failed again, or --wait-timeout runs out: exit 0 when all shipped, 1 when some failed again, 3 when some were still running'
 complete -c sls-retry -l dry-run -d 'Print the batches and the signed requests (signature and token redacted); send nothing'
 complete -c sls-retry -l json -d 'Print the report as JSON Lines: one object per batch, then a summary'
 complete -c sls-retry -s q -l quiet -d 'Print nothing on stdout; the exit status tells the outcome'

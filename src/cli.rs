@@ -147,6 +147,30 @@ pub struct Cli {
     #[arg(help_heading = "Delivery", long, value_name = "FILE")]
     pub save_failed: Option<std::path::PathBuf>,
 
+    /// After sending, follow the accepted tasks until each has shipped or failed again, or
+    /// --wait-timeout runs out: exit 0 when all shipped, 1 when some failed again, 3 when some
+    /// were still running.
+    #[arg(help_heading = "Waiting", long, conflicts_with = "list")]
+    pub wait: bool,
+
+    /// With --wait: how long to follow the tasks at most, up to 48h [default: 30m].
+    #[arg(
+        help_heading = "Waiting",
+        long,
+        value_name = "DURATION",
+        requires = "wait"
+    )]
+    pub wait_timeout: Option<String>,
+
+    /// With --wait: the time between two listings of the tasks, at least 5s [default: 30s].
+    #[arg(
+        help_heading = "Waiting",
+        long,
+        value_name = "DURATION",
+        requires = "wait"
+    )]
+    pub poll_interval: Option<String>,
+
     /// Print the batches and the signed requests (signature and token redacted); send nothing.
     #[arg(help_heading = "Delivery", long)]
     pub dry_run: bool,

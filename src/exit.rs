@@ -12,6 +12,8 @@ pub enum Exit {
     Failure = 1,
     /// Nothing was sent.
     Usage = 2,
+    /// `--wait`: nothing failed, but some tasks were still running when the wait ended.
+    Pending = 3,
     /// SIGINT.
     Interrupted = 130,
     /// SIGTERM.
@@ -20,10 +22,11 @@ pub enum Exit {
 
 impl Exit {
     /// Every status, in the order `--help` and the man page list them.
-    pub const ALL: [Exit; 5] = [
+    pub const ALL: [Exit; 6] = [
         Exit::Success,
         Exit::Failure,
         Exit::Usage,
+        Exit::Pending,
         Exit::Interrupted,
         Exit::Terminated,
     ];
@@ -36,12 +39,16 @@ impl Exit {
             // A closed pipe is the reader's choice, not a failure of the run.
             Exit::Failure => {
                 "the run finished, but at least one batch was rejected or could not be \
-                 delivered; or the task listing of --failed or --list failed or did not add \
+                 delivered; or a retried task failed again (--wait); or the task listing of --failed or --list failed or did not add \
                  up; or a task ID from the service was skipped; or the report could not be \
                  written to stdout (a closed pipe aside); or the --save-failed file could not \
                  be written (its IDs are then on stderr)"
             }
             Exit::Usage => "nothing was sent: a usage, configuration, credentials or input error",
+            Exit::Pending => {
+                "with --wait: every batch was accepted and no task failed again, but some were \
+                 still running when the wait ended"
+            }
             Exit::Interrupted => "interrupted by SIGINT; what was sent is reported",
             Exit::Terminated => "stopped by SIGTERM; what was sent is reported",
         }
@@ -53,13 +60,15 @@ impl Exit {
     }
 
     /// How much this status outweighs others: a signal decides the run's status whatever was
-    /// accepted before it; nothing sent outweighs a partial failure, which outweighs success.
+    /// accepted before it; nothing sent outweighs a partial failure, which outweighs tasks still
+    /// running, which outweighs success.
     fn weight(self) -> u8 {
         match self {
             Exit::Success => 0,
-            Exit::Failure => 1,
-            Exit::Usage => 2,
-            Exit::Interrupted | Exit::Terminated => 3,
+            Exit::Pending => 1,
+            Exit::Failure => 2,
+            Exit::Usage => 3,
+            Exit::Interrupted | Exit::Terminated => 4,
         }
     }
 }
@@ -106,6 +115,9 @@ mod tests {
             (vec![Failure, Terminated, Success], Terminated),
             (vec![Terminated, Interrupted], Terminated),
             (vec![Success, Interrupted, Failure], Interrupted),
+            (vec![Success, Pending], Pending),
+            (vec![Pending, Failure, Pending], Failure),
+            (vec![Pending, Terminated], Terminated),
         ] {
             assert_eq!(merge(parts.clone()), want, "{parts:?}");
         }

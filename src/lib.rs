@@ -26,4 +26,5 @@ pub mod save_failed;
 pub mod send;
 pub mod sign;
 pub mod untrusted;
+pub mod wait;
 pub mod window;

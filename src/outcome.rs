@@ -45,6 +45,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// How the request failed when no answer came.
     pub transport: Option<FailureKind>,
+    /// The server's time (unix seconds, its `Date`) when it accepted the request, if it said.
+    pub accepted_at: Option<u64>,
 }
 
 impl Outcome {
@@ -55,6 +57,10 @@ impl Outcome {
     pub fn from_response(resp: &RawResponse, elapsed: Duration) -> Outcome {
         let request_id = resp.request_id.as_deref().map(|id| excerpt(id, 64));
         if resp.status == 200 && resp.unreadable.is_none() {
+            let date = resp
+                .date
+                .as_deref()
+                .map(|d| httpdate::parse_http_date(d.trim()));
             return Outcome {
                 status: Status::Ok,
                 http_status: Some(resp.status),
@@ -64,6 +70,10 @@ impl Outcome {
                 attempts: 1,
                 elapsed,
                 transport: None,
+                accepted_at: date
+                    .and_then(Result::ok)
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs()),
             };
         }
         let (error_code, error_message) = if let Some(why) = &resp.unreadable {
@@ -91,6 +101,7 @@ impl Outcome {
             attempts: 1,
             elapsed,
             transport: None,
+            accepted_at: None,
         }
     }
 
@@ -123,6 +134,7 @@ impl Outcome {
             attempts: 0,
             elapsed: Duration::ZERO,
             transport: None,
+            accepted_at: None,
         }
     }
 
@@ -137,6 +149,7 @@ impl Outcome {
             attempts: 1,
             elapsed,
             transport: Some(failure.kind),
+            accepted_at: None,
         }
     }
 }

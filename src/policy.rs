@@ -181,6 +181,7 @@ mod tests {
             attempts: 1,
             elapsed: Duration::ZERO,
             transport: None,
+            accepted_at: None,
         }
     }
 

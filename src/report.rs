@@ -359,6 +359,20 @@ impl<W: Write> Reporter<W> {
         self.exit(Exit::Success)
     }
 
+    /// A line of a later phase (the wait): `human` for the human report (none: nothing there),
+    /// `json` for JSON Lines.
+    pub fn record(&mut self, human: Option<String>, json: &impl Serialize) {
+        let line = match self.output {
+            Output::Quiet => return,
+            Output::Human => match human {
+                Some(line) => line,
+                None => return,
+            },
+            Output::Json => json_line(json),
+        };
+        self.write(&line);
+    }
+
     fn write(&mut self, line: &str) {
         if self.closed {
             return;
@@ -407,6 +421,7 @@ mod tests {
             attempts: 1,
             elapsed: Duration::from_millis(12),
             transport: None,
+            accepted_at: None,
         }
     }
 
@@ -420,6 +435,7 @@ mod tests {
             attempts: 1,
             elapsed: Duration::from_millis(7),
             transport: None,
+            accepted_at: None,
         }
     }
 

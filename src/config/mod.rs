@@ -64,6 +64,8 @@ pub struct Config {
     pub keep_going: bool,
     pub save_failed: Option<PathBuf>,
     pub dry_run: bool,
+    /// `--wait`: follow the accepted tasks after sending.
+    pub wait: Option<crate::wait::Settings>,
     pub output: Output,
     pub verbose: u8,
     /// Where each setting came from, for `-v`; never holds a secret.
@@ -85,6 +87,12 @@ impl Config {
     ) -> Result<Config> {
         let env = env::Env::new(env, interrupt);
         let mode = mode::resolve(cli, now)?;
+        let wait = (cli.wait)
+            .then(|| {
+                let (timeout, poll) = (cli.wait_timeout.as_deref(), cli.poll_interval.as_deref());
+                crate::wait::Settings::parse(timeout, poll)
+            })
+            .transpose()?;
         let mut sources = Sources::default();
         let files = files::Files::load(cli.config.as_deref(), &env, paths)?;
         let mut warnings: Vec<String> = files.warning().into_iter().collect();
@@ -132,6 +140,7 @@ impl Config {
             keep_going: cli.keep_going,
             save_failed: cli.save_failed.clone(),
             dry_run: cli.dry_run,
+            wait,
             output: match (cli.json, cli.quiet) {
                 (true, _) => Output::Json,
                 (false, true) => Output::Quiet,

@@ -4,6 +4,7 @@
 
 mod list;
 mod retry;
+mod wait;
 
 use std::io;
 use std::sync::Arc;

@@ -7,7 +7,9 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
-use super::{Run, said, summary_only, warn_skipped};
+use std::collections::HashMap;
+
+use super::{Run, said, summary_only, wait, warn_skipped};
 use crate::batch::{self, Batch};
 use crate::client::Signing;
 use crate::config::Output;
@@ -33,6 +35,8 @@ struct Gathered {
     skipped: Vec<Skipped>,
     /// They came from a listing or documents that did not add up: the run ends with exit 1.
     incomplete: bool,
+    /// When each was created, as the listing that found them said (for `--wait`'s window).
+    created: HashMap<TaskId, u64>,
 }
 
 /// Retry the IDs of the arguments and stdin.
@@ -49,6 +53,7 @@ pub fn given(run: &Run, args: &[String]) -> Result<Exit> {
                 found: None,
                 skipped: Vec::new(),
                 incomplete: false,
+                created: HashMap::new(),
             },
         ));
     };
@@ -73,6 +78,7 @@ pub fn given(run: &Run, args: &[String]) -> Result<Exit> {
             found: Some(found),
             skipped: documents.skipped,
             incomplete,
+            created: HashMap::new(),
         },
     ))
 }
@@ -87,6 +93,12 @@ pub fn failed_tasks(run: &Run, window: Window) -> Exit {
         let later = "retrying the failed tasks read (a later run finds the rest)";
         run.diag.warn(&format!("{shortfall}; {later}"));
     }
+    let created = (listing.tasks.iter())
+        .filter_map(|t| {
+            let at = t.fields.get("taskCreateTime")?.as_u64()?;
+            Some((t.id.clone(), at))
+        })
+        .collect();
     let collected = ids::from_listing(listing.tasks.into_iter().map(|t| t.id).collect());
     let found = Found::Listing {
         failed: collected.ids.len() + collected.duplicates + listing.skipped.len(),
@@ -100,6 +112,7 @@ pub fn failed_tasks(run: &Run, window: Window) -> Exit {
             found: Some(found),
             skipped: listing.skipped,
             incomplete: shortfall.is_some(),
+            created,
         },
     )
 }
@@ -126,10 +139,33 @@ fn retry(run: &Run, gathered: Gathered) -> Exit {
     if run.config.dry_run {
         return exit::merge([dry_run(run, report, &batches), incomplete]);
     }
-    let (reported, not_accepted) = send(run, report, &batches);
+    let started = Instant::now();
+    let sent = send(run, &mut report, &batches);
+    let mut failed_again = Vec::new();
+    // A signal during sending ends the run there: there is nothing to wait for.
+    let waited = match run.config.wait {
+        Some(settings) if run.interrupt.signal().is_none() => {
+            let created = &gathered.created;
+            let (exit, failed) = wait::follow(run, &mut report, settings, sent.accepted, created);
+            failed_again = failed;
+            exit
+        }
+        _ => Exit::Success,
+    };
+    let mut not_accepted = sent.not_accepted;
+    not_accepted.extend(&failed_again);
+    let reported = report.finish(started.elapsed());
     let saved = save(run, &not_accepted);
     let signal = run.interrupt.signal().map_or(Exit::Success, Exit::from);
-    exit::merge([reported, incomplete, saved, signal])
+    exit::merge([reported, waited, incomplete, saved, signal])
+}
+
+/// What sending the batches gave.
+struct Sent<'b> {
+    /// The IDs not accepted (failed or not sent).
+    not_accepted: Vec<&'b TaskId>,
+    /// The IDs accepted, each with the server time its batch was accepted.
+    accepted: Vec<(TaskId, Option<u64>)>,
 }
 
 /// The plan and each batch's signed request, secrets redacted; nothing is sent.
@@ -147,15 +183,13 @@ fn dry_run(run: &Run, report: Reporter<io::StdoutLock<'static>>, batches: &[Batc
     })
 }
 
-/// Send every batch, reporting each as it ends; the report's exit status, and the IDs not
-/// accepted.
+/// Send every batch, reporting each as it ends; which IDs were accepted, and which not.
 fn send<'b>(
     run: &Run,
-    mut report: Reporter<io::StdoutLock<'static>>,
+    report: &mut Reporter<io::StdoutLock<'static>>,
     batches: &'b [Batch],
-) -> (Exit, Vec<&'b TaskId>) {
+) -> Sent<'b> {
     let config = run.config;
-    let started = Instant::now();
     // A bar only where someone watches a long run: a terminal, a human report, no -v lines.
     if config.output == Output::Human
         && config.verbose == 0
@@ -164,7 +198,10 @@ fn send<'b>(
     {
         diag::start_progress(batches.len());
     }
-    let mut not_accepted: Vec<&TaskId> = Vec::new();
+    let mut sent = Sent {
+        not_accepted: Vec::new(),
+        accepted: Vec::new(),
+    };
     let sender = Sender {
         client: &run.client,
         logstore: &config.target.logstore,
@@ -175,15 +212,19 @@ fn send<'b>(
         diag: run.diag,
     };
     sender.send_all(batches, |batch, outcome| {
-        if outcome.status != Status::Ok {
-            not_accepted.extend(&batch.ids);
+        if outcome.status == Status::Ok {
+            let at = outcome.accepted_at;
+            sent.accepted
+                .extend(batch.ids.iter().map(|id| (id.clone(), at)));
+        } else {
+            sent.not_accepted.extend(&batch.ids);
         }
         report.batch(batch, outcome);
         diag::advance_progress(report.tally());
         !report.is_closed()
     });
     diag::finish_progress();
-    (report.finish(started.elapsed()), not_accepted)
+    sent
 }
 
 /// `--save-failed`: the IDs not accepted, written; `Failure` when they could not be (then they

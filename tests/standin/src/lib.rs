@@ -1,4 +1,4 @@
-//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, lets retried tasks run and end if asked, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
 mod accounts;
 mod faults;

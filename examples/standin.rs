@@ -1,4 +1,4 @@
-//! `cargo run --example standin -- [--port N] [--tasks N] [--tls] [--proxy http|socks5] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand (over HTTPS, behind a proxy, if asked), or run `sls-retry` against it once, with faults injected if asked.
+//! `cargo run --example standin -- [--port N] [--tasks N] [--lifecycle SECS] [--tls] [--proxy http|socks5] [--demo] [FAULTS]`: serve the loopback SLS stand-in by hand (with retried tasks that run and end, over HTTPS, behind a proxy, if asked), or run `sls-retry` against it once, with faults injected if asked.
 
 use std::env;
 use std::ffi::OsString;
@@ -14,9 +14,12 @@ use standin::{
     DEMO_SLS_HOST,
 };
 
-const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--tls] [--proxy http|socks5] [--demo] [FAULTS]
+const USAGE: &str = "usage: cargo run --example standin -- [--port N] [--tasks N] [--lifecycle SECS] [--tls] [--proxy http|socks5] [--demo] [FAULTS]
   (default)  serve the demo world on 127.0.0.1:N (default 8080, 0 = any free port) until interrupted
   --tasks N  the shipper's tasks: N generated from seed 1 over the last 50 hours (default 60)
+  --lifecycle SECS
+             a retried task runs SECS seconds, then ships (task-2 fails again), for --wait;
+             without it, retried tasks never change
   --tls      serve HTTPS with a certificate from a throwaway CA, written to a file to trust
   --proxy K  put an HTTP CONNECT (http) or SOCKS5 (socks5) proxy in front, on a free port, that
              takes the demo region's real SLS host names to the stand-in (no DNS)
@@ -30,6 +33,8 @@ FAULTS, drawn per retry or listing request, reproducible by seed:
   --clock-skew SECS    the server clock this far ahead (negative: behind) of this machine's";
 /// The generated tasks' seed: the same set on every run.
 const TASK_SEED: u64 = 1;
+/// With `--lifecycle`, the task that fails again when retried, and its message.
+const FAILS_AGAIN: (&str, &str) = ("task-2", "write oss failed: AccessDenied");
 /// What `--error-rate` spreads its rate over, evenly: (status, errorCode; empty for an HTML page).
 const ERROR_MIX: [(u16, &str); 4] = [
     (503, "ServerBusy"),
@@ -103,8 +108,17 @@ struct Network {
     proxy: Option<String>,
 }
 
+/// With `--lifecycle SECS`, retried tasks run that long, then ship, but `FAILS_AGAIN`.
+fn with_lifecycle(builder: Builder, secs: Option<u64>) -> Builder {
+    let Some(secs) = secs else {
+        return builder;
+    };
+    let (id, message) = FAILS_AGAIN;
+    (builder.lifecycle(Duration::from_secs(secs))).fails_again(id, message)
+}
+
 fn main() -> ExitCode {
-    let (mut port, mut tasks, mut demo) = (None, 60, false);
+    let (mut port, mut tasks, mut demo, mut lifecycle) = (None, 60, false, None);
     let mut faults = Faults::default();
     let mut network = Network::default();
     let mut args = env::args().skip(1);
@@ -112,6 +126,7 @@ fn main() -> ExitCode {
         let parsed = match arg.as_str() {
             "--port" => value(args.next(), "a number from 0 to 65535").map(|n| port = Some(n)),
             "--tasks" => value(args.next(), "a number").map(|n| tasks = n),
+            "--lifecycle" => value(args.next(), "whole seconds").map(|n| lifecycle = Some(n)),
             "--seed" => value(args.next(), "a number").map(|n| faults.seed = n),
             "--error-rate" => rate(args.next()).map(|r| faults.error_rate = r),
             "--drop-rate" => rate(args.next()).map(|r| faults.drop_rate = r),
@@ -148,10 +163,13 @@ fn main() -> ExitCode {
     if demo && (network.tls || network.proxy.is_some()) {
         return usage_error("--tls and --proxy serve by hand, not with --demo");
     }
+    if demo && lifecycle.is_some() {
+        return usage_error("--lifecycle serves by hand, not with --demo");
+    }
     if demo {
         run_demo(port.unwrap_or(0), &faults)
     } else {
-        serve(port.unwrap_or(8080), tasks, &faults, &network)
+        serve(port.unwrap_or(8080), tasks, lifecycle, &faults, &network)
     }
 }
 
@@ -178,11 +196,18 @@ fn usage_error(problem: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn serve(port: u16, tasks: usize, faults: &Faults, network: &Network) -> ExitCode {
-    let mut builder = StandIn::builder()
+fn serve(
+    port: u16,
+    tasks: usize,
+    lifecycle: Option<u64>,
+    faults: &Faults,
+    network: &Network,
+) -> ExitCode {
+    let builder = StandIn::builder()
         .port(port)
         .generated_tasks(tasks, TASK_SEED)
         .on_request(log_request);
+    let mut builder = with_lifecycle(builder, lifecycle);
     if network.tls {
         builder = builder.tls(TlsIdentity::valid());
     }
@@ -209,6 +234,13 @@ fn serve(port: u16, tasks: usize, faults: &Faults, network: &Network) -> ExitCod
     println!(
         "  {tasks} tasks (seed {TASK_SEED}) over the last 50 hours, {failed} failed in the last 48 h"
     );
+    match lifecycle {
+        Some(secs) => println!(
+            "  a retried task runs {secs} s, then ships ({} fails again)",
+            FAILS_AGAIN.0
+        ),
+        None => println!("  retried tasks never change (--lifecycle SECS makes them run and end)"),
+    }
     for line in faults.describe() {
         println!("  fault: {line}");
     }
@@ -220,6 +252,9 @@ fn serve(port: u16, tasks: usize, faults: &Faults, network: &Network) -> ExitCod
     println!("  {command} --list");
     println!("  {command} --failed");
     println!("  {command} task-1 task-2");
+    if lifecycle.is_some() {
+        println!("  {command} --wait --poll-interval 5s task-1 task-2");
+    }
     // Requests are served on the stand-in's threads; this one only keeps the process alive.
     loop {
         std::thread::park();

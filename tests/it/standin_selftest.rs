@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, its faults and measurements are what tests of a retrying, parallel client need; and (submodules) its credential routes, its HTTPS front and its proxies.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, its faults and measurements are what tests of a retrying, parallel client need; and (submodules) its task lifecycle after a retry, its credential routes, its HTTPS front and its proxies.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -9,6 +9,7 @@ use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+mod lifecycle;
 mod proxy;
 mod sts;
 mod tls;
@@ -151,17 +152,13 @@ fn retry_request_as(
     signed_request(standin, account, ("PUT", &path, ""), &body, date)
 }
 
-/// A GetShipperStatus request for the demo world with `query` (plain `k=v` pairs, nothing to encode), signed now.
+/// A GetShipperStatus request for the demo world with `query` (plain `k=v` pairs, nothing to
+/// encode), signed at the server's time (so still after `StandIn::advance_clock`).
 fn list_request(standin: &StandIn, query: &str) -> Vec<u8> {
     let path = format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks");
     let account = (DEMO_KEY_ID, DEMO_KEY_SECRET, None);
-    signed_request(
-        standin,
-        account,
-        ("GET", &path, query),
-        "",
-        SystemTime::now(),
-    )
+    let date = standin.server_time();
+    signed_request(standin, account, ("GET", &path, query), "", date)
 }
 
 /// `(method, path, query)` with `body` (JSON when not empty), signed with signature v1 as `account`.

@@ -1,8 +1,9 @@
-//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, lets retried tasks run and end if asked, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
 mod accounts;
 mod faults;
 mod http;
+mod lifecycle;
 mod listing;
 mod metadata;
 pub mod proxy;
@@ -16,7 +17,7 @@ pub mod tls;
 mod uri;
 pub mod v4;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -287,6 +288,10 @@ impl Reply {
 type Hook = Arc<dyn Fn(&Recorded) + Send + Sync>;
 
 /// Configures the world the stand-in serves; anything not added falls back to the demo defaults.
+///
+/// By default a retry changes no task: RetryShipperTask accepts, and the listing goes on showing
+/// each task with the status and finish time it had, as a service that never updates would.
+/// `lifecycle` makes retried tasks run and end instead.
 #[derive(Default)]
 pub struct Builder {
     world: sls::World,
@@ -406,9 +411,38 @@ impl Builder {
         self
     }
 
-    /// Server clock = system clock + `secs`; it decides RequestTimeExpired and the `Date` answered.
+    /// Server clock = system clock + `secs`; it decides RequestTimeExpired, the `Date` answered,
+    /// and the task lifecycle's times.
     pub fn clock_skew_secs(mut self, secs: i64) -> Self {
-        self.world.clock_skew_secs = secs;
+        *self.world.clock_skew_secs.get_mut() = secs;
+        self
+    }
+
+    /// The task lifecycle: each task ID of an accepted RetryShipperTask batch is retried at that
+    /// moment (server clock) and is listed `running` (taskFinishTime 0, empty taskMessage) until
+    /// `after` has passed since its latest retry, then `success` with an empty taskMessage and
+    /// taskFinishTime the retry time + `after` (unix seconds), unless `fails_again` or
+    /// `stays_running` says otherwise. With `after` zero the first listing after the retry shows
+    /// the end. An ID the stand-in does not hold becomes a task created an hour before its retry.
+    /// Without this call a retry changes no task.
+    pub fn lifecycle(mut self, after: Duration) -> Self {
+        self.world.lifecycle.after = Some(after);
+        self
+    }
+
+    /// With `lifecycle`: the task `id` ends `fail` with `message` as its taskMessage. A later
+    /// `fails_again` or `stays_running` for the same ID replaces this one.
+    pub fn fails_again(mut self, id: &str, message: &str) -> Self {
+        let end = lifecycle::End::Fail(message.into());
+        self.world.lifecycle.ends.insert(id.into(), end);
+        self
+    }
+
+    /// With `lifecycle`: the task `id` stays `running` for ever once retried. A later
+    /// `fails_again` or `stays_running` for the same ID replaces this one.
+    pub fn stays_running(mut self, id: &str) -> Self {
+        let end = lifecycle::End::Never;
+        self.world.lifecycle.ends.insert(id.into(), end);
         self
     }
 
@@ -537,6 +571,11 @@ impl Builder {
     }
 
     pub fn try_build(mut self) -> io::Result<StandIn> {
+        let lifecycle = &self.world.lifecycle;
+        assert!(
+            lifecycle.after.is_some() || lifecycle.ends.is_empty(),
+            "fails_again and stays_running need lifecycle(...): without it a retry changes no task"
+        );
         self.world.fill_defaults();
         let now = listing::unix_secs(self.world.now());
         let mut tasks = self.tasks;
@@ -631,14 +670,32 @@ impl StandIn {
         self.shared.log().requests.clone()
     }
 
-    /// Every task the stand-in holds now, those that appeared during a listing included.
+    /// Every task the stand-in holds, as a listing would show it now (see `Builder::lifecycle`),
+    /// those that appeared during a listing or with a retry included.
     pub fn tasks(&self) -> Vec<Task> {
-        self.shared.log().tasks.clone()
+        let (log, now) = (self.shared.log(), self.server_time());
+        let listed = self.shared.world.lifecycle.listed(&log, now).into_iter();
+        listed.map(|task| task.into_owned()).collect()
     }
 
-    /// The stand-in's clock: the system clock plus `Builder::clock_skew_secs`.
+    /// The task `id` as a listing would show it now, if the stand-in holds it.
+    pub fn task(&self, id: &str) -> Option<Task> {
+        self.tasks().into_iter().find(|task| task.id == id)
+    }
+
+    /// The stand-in's clock: the system clock plus `Builder::clock_skew_secs`, plus what
+    /// `advance_clock` added.
     pub fn server_time(&self) -> SystemTime {
         self.shared.world.now()
+    }
+
+    /// As if `secs` passed on the server alone, e.g. to see the task lifecycle move on without
+    /// waiting: the server clock moves that much further ahead of this machine's, and with it the
+    /// `Date` answered and the window a request's own date must fall in (a client that signs
+    /// with this machine's clock is refused once it is more than 15 minutes behind).
+    pub fn advance_clock(&self, secs: u64) {
+        let secs = i64::try_from(secs).expect("an advance of fewer than 2^63 seconds");
+        self.shared.world.clock_skew_secs.fetch_add(secs, SeqCst);
     }
 
     /// TCP connections accepted so far (TLS handshakes that failed included).
@@ -695,6 +752,13 @@ impl StandIn {
     /// ECS role), in order.
     pub fn issued(&self) -> Vec<IssuedCredentials> {
         self.shared.log().issued.clone()
+    }
+
+    /// The GetShipperStatus requests received (one per page), whatever became of them.
+    pub fn listing_requests(&self) -> Vec<Recorded> {
+        let log = self.shared.log();
+        let listing = |r: &&Recorded| r.method == "GET" && sls::shipper_tasks(&r.path).is_some();
+        log.requests.iter().filter(listing).cloned().collect()
     }
 
     /// The STS requests received (`endpoint()` is STS too, at `/`), whatever became of them.
@@ -777,6 +841,8 @@ struct Log {
     /// Answers given before any check (`StandIn::push_proxy_reply`).
     proxy_replies: VecDeque<Reply>,
     tasks: Vec<Task>,
+    /// When each task was last retried, by the server clock (`Builder::lifecycle` only).
+    retries: HashMap<String, SystemTime>,
     /// Tasks still to appear after the next GetShipperStatus page served.
     late_tasks: usize,
     /// ECS metadata tokens issued, with when each expires.

@@ -147,15 +147,16 @@ struct Query {
 /// GetShipperStatus's answer, once the logstore and shipper are known to exist. The first page served
 /// (a 200) lets the world's late tasks appear.
 pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Reply {
-    let now = unix_secs(now);
-    let query = match parse_query(&request.query, now) {
+    let query = match parse_query(&request.query, unix_secs(now)) {
         Ok(query) => query,
         Err(reply) => return reply,
     };
     let page_limit = query.size.min(shared.world.max_page.unwrap_or(MAX_SIZE));
     let mut log = shared.log();
     let body = {
-        let window: Vec<&Task> = (log.tasks.iter())
+        let listed = shared.world.lifecycle.listed(&log, now);
+        let window: Vec<&Task> = (listed.iter())
+            .map(|task| task.as_ref())
             .filter(|task| (query.from..query.to).contains(&task.create_time))
             .collect();
         let tally = |status: &str| window.iter().filter(|t| t.status == status).count();
@@ -184,7 +185,7 @@ pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Rep
         })
     };
     let late = std::mem::take(&mut log.late_tasks);
-    log.tasks.extend(late_tasks(late, now));
+    log.tasks.extend(late_tasks(late, unix_secs(now)));
     Reply::json(200, &body)
 }
 

@@ -3,7 +3,7 @@
 // independent witness; standin_selftest::official_sdk_vectors_verify (tests/it) ties it to the
 // official SDK's own signatures.
 
-use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -14,7 +14,7 @@ use percent_encoding::percent_decode_str;
 use super::faults::Draw;
 use super::http::{Request, Response, Wire};
 use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
-use super::{Recorded, Reply, Shared, accounts, listing, metadata, sts, uri, v4};
+use super::{Recorded, Reply, Shared, accounts, lifecycle, listing, metadata, sts, uri, v4};
 
 /// How far the request's Date may be from the server clock before SLS refuses it.
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -39,7 +39,8 @@ pub(super) struct World {
     pub trusts: Vec<(String, String)>,
     /// The credentials URI serves credentials lasting this long.
     pub credentials_uri: Option<Duration>,
-    pub clock_skew_secs: i64,
+    /// Moves at run time with `StandIn::advance_clock`.
+    pub clock_skew_secs: AtomicI64,
     /// What a request time out of the window is refused with; empty is `RequestTimeExpired`.
     pub request_time_code: String,
     /// The longest GetShipperStatus page; `None` is `listing::MAX_SIZE`.
@@ -50,6 +51,8 @@ pub(super) struct World {
     pub claimed_total: Option<usize>,
     /// GetShipperStatus serves the first page whatever `offset` asks.
     pub repeat_first_page: bool,
+    /// What becomes of retried tasks.
+    pub lifecycle: lifecycle::Lifecycle,
 }
 
 impl World {
@@ -76,9 +79,10 @@ impl World {
     }
 
     pub fn now(&self) -> SystemTime {
-        let skew = Duration::from_secs(self.clock_skew_secs.unsigned_abs());
+        let skew_secs = self.clock_skew_secs.load(SeqCst);
+        let skew = Duration::from_secs(skew_secs.unsigned_abs());
         let now = SystemTime::now();
-        if self.clock_skew_secs >= 0 {
+        if skew_secs >= 0 {
             now + skew
         } else {
             now - skew
@@ -157,6 +161,9 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     };
     {
         let mut log = shared.log();
+        if let Some(ids) = &accepted {
+            shared.world.lifecycle.retried(&mut log, ids, now);
+        }
         log.accepted.extend(accepted);
         log.requests.push(recorded.clone());
     }

@@ -16,3 +16,4 @@ mod properties;
 mod robustness;
 mod standin_selftest;
 mod sts;
+mod wait;

@@ -142,9 +142,10 @@ fn retry(run: &Run, gathered: Gathered) -> Exit {
     let started = Instant::now();
     let sent = send(run, &mut report, &batches);
     let mut failed_again = Vec::new();
-    // A signal during sending ends the run there: there is nothing to wait for.
+    // A signal during sending ends the run there, and a report no one reads has no use for a
+    // wait: there is nothing to wait for.
     let waited = match run.config.wait {
-        Some(settings) if run.interrupt.signal().is_none() => {
+        Some(settings) if run.interrupt.signal().is_none() && !report.is_closed() => {
             let created = &gathered.created;
             let (exit, failed) = wait::follow(run, &mut report, settings, sent.accepted, created);
             failed_again = failed;

@@ -57,15 +57,7 @@ fn find_in(
         crate::untrusted::escape(&p.name),
         path.display(),
     );
-    let role = RoleSettings {
-        role_arn: &p.ram_role_arn,
-        session_name: Some(p.ram_session_name.as_str()),
-        duration_seconds: (p.expired_seconds > 0).then_some(p.expired_seconds),
-        external_id: Some(p.external_id.as_str()),
-        sts_region: Some(p.sts_region.as_str()),
-        configured_at: &at,
-        ..RoleSettings::default()
-    };
+    let role = role_settings(p, &at);
     let pair = |with_token: bool| {
         let token = p.sts_token.as_ref().filter(|_| with_token);
         let found =
@@ -101,27 +93,13 @@ fn find_in(
             through.push(p.name.clone());
             let source = chained_source(p, &at, config, through)?;
             let (caller, from) = find_in(source, path, config, env, http, through)?;
-            role::assume(
-                &role,
-                caller,
-                format!("{at} (source_profile: {from})"),
-                env,
-                http,
-            )
+            let described = format!("{at} (source_profile: {from})");
+            role::assume(&role, caller, described, env, http)
         }
         AliyunMode::External if p.process_command.expose().is_empty() => {
             bail!("{at}: process_command is empty")
         }
-        AliyunMode::External => {
-            let external = External {
-                profile: p.clone(),
-                path: path.to_path_buf(),
-                captured: env.capture(&CAPTURED),
-                http: http.clone(),
-                configured_at: format!("{at}, key process_command"),
-            };
-            Ok((Arc::new(external), format!("{at} (process_command)")))
-        }
+        AliyunMode::External => Ok(external(p, path, env, http, &at)),
         AliyunMode::CredentialsUri => {
             let url = match p.credentials_uri.expose() {
                 "" => env.get(ENV_CREDENTIALS_URI).map(Secret::new),
@@ -138,12 +116,46 @@ fn find_in(
             };
             oidc::provider(&oidc, at.clone(), env, http)
         }
-        AliyunMode::CloudSso | AliyunMode::OAuth => bail!(
+        AliyunMode::CloudSso | AliyunMode::OAuth | AliyunMode::Other(_) => {
+            Err(unsupported(&mode, &at))
+        }
+    }
+}
+
+/// The role a profile assumes (`ram_role_arn` and how), as the CLI reads its keys.
+fn role_settings<'a>(p: &'a AliyunProfile, at: &'a str) -> RoleSettings<'a> {
+    RoleSettings {
+        role_arn: &p.ram_role_arn,
+        session_name: Some(p.ram_session_name.as_str()),
+        duration_seconds: (p.expired_seconds > 0).then_some(p.expired_seconds),
+        external_id: Some(p.external_id.as_str()),
+        sts_region: Some(p.sts_region.as_str()),
+        configured_at: at,
+        ..RoleSettings::default()
+    }
+}
+
+/// External: the profile's `process_command`, run when credentials are needed.
+fn external(p: &AliyunProfile, path: &Path, env: &Env, http: &Http, at: &str) -> Found {
+    let external = External {
+        profile: p.clone(),
+        path: path.to_path_buf(),
+        captured: env.capture(&CAPTURED),
+        http: http.clone(),
+        configured_at: format!("{at}, key process_command"),
+    };
+    (Arc::new(external), format!("{at} (process_command)"))
+}
+
+/// Why a profile of `mode` (configured `at`) cannot be used, and what to use instead.
+fn unsupported(mode: &AliyunMode, at: &str) -> anyhow::Error {
+    match mode {
+        AliyunMode::CloudSso | AliyunMode::OAuth => anyhow::anyhow!(
             "{at}: this mode needs a browser sign-in, which a run in a script or cron cannot do; \
              use a profile in another mode (RamRoleArn, OIDC, EcsRamRole, ...) or a profile of \
              sls-retry's own"
         ),
-        AliyunMode::Other(_) => bail!(
+        _ => anyhow::anyhow!(
             "{at}: mode \"{mode}\" is not supported; use AK, StsToken, RamRoleArn, EcsRamRole, \
              RamRoleArnWithRoleName, ChainableRamRoleArn, External, CredentialsURI or OIDC, or a \
              profile of sls-retry's own"

@@ -88,19 +88,12 @@ enum Base {
     Oidc,
 }
 
-/// The one source a profile names, and how `-v` names it.
-fn base(
-    p: &Profile,
-    at: &str,
-    file: &ProfileFile,
-    env: &Env,
-    http: &Http,
-    through: &mut Vec<String>,
-) -> Result<(Base, String)> {
+/// The keys of each source of credentials the profile names.
+fn sources_named(p: &Profile) -> Vec<&'static str> {
     let keys =
         p.access_key_id.is_some() || p.access_key_secret.is_some() || p.security_token.is_some();
     let oidc = p.oidc_provider_arn.is_some() || p.oidc_token_file.is_some();
-    let named: Vec<&str> = [
+    [
         ("credentials_command", p.credentials_command.is_some()),
         ("access_key_id/access_key_secret", keys),
         ("source_profile", p.source_profile.is_some()),
@@ -110,9 +103,20 @@ fn base(
     ]
     .into_iter()
     .filter_map(|(keys, set)| set.then_some(keys))
-    .collect();
+    .collect()
+}
+
+/// The one source a profile names, and how `-v` names it.
+fn base(
+    p: &Profile,
+    at: &str,
+    file: &ProfileFile,
+    env: &Env,
+    http: &Http,
+    through: &mut Vec<String>,
+) -> Result<(Base, String)> {
     let source = at.to_string();
-    match named.as_slice() {
+    match sources_named(p).as_slice() {
         [] if p.role_arn.is_some() => bail!(
             "{at}: role_arn needs credentials to assume it with: access_key_id/access_key_secret, \
              source_profile, oidc_provider_arn/oidc_token_file, credentials_command, ecs_ram_role \

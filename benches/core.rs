@@ -1,12 +1,14 @@
 //! The pure hot paths, per call: signing a request (v1 and v4), reading task IDs from stdin,
 //! and planning batches. `cargo bench --bench core`.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use divan::{Bencher, black_box};
 use sls_retry::batch;
 use sls_retry::credentials::{Credentials, Secret};
 use sls_retry::ids;
+use sls_retry::names::{ResourceName, Shipper};
 use sls_retry::sign::{self, Request};
 
 fn main() {
@@ -62,10 +64,15 @@ fn sign_v4_put_ten_ids(bencher: Bencher) {
 #[divan::bench(args = [1_000, 100_000])]
 fn read_and_plan(bencher: Bencher, n: usize) {
     let input: String = (0..n).map(|i| format!("{i:032x}\n")).collect();
+    let name = |what, n: &str| ResourceName::parse(what, n).unwrap();
+    let shipper = Arc::new(Shipper {
+        logstore: name("logstore", "l"),
+        name: name("shipper", "s"),
+    });
     bencher
         .counter(divan::counter::ItemsCount::new(n))
         .bench(|| {
             let collected = ids::collect(&[], Some(black_box(input.as_bytes()))).unwrap();
-            batch::plan(collected.ids, 10)
+            batch::plan(vec![(Arc::clone(&shipper), collected.ids)], 10)
         });
 }

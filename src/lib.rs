@@ -25,6 +25,7 @@ pub mod report;
 pub mod save_failed;
 pub mod send;
 pub mod sign;
+pub mod sweep;
 pub mod untrusted;
 pub mod wait;
 pub mod window;

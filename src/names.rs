@@ -14,7 +14,7 @@ pub const MAX_NAME_BYTES: usize = 1024;
 pub struct Project(String);
 
 /// A logstore or shipper name: a segment of the request path, sent as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourceName(String);
 
 /// A region id, e.g. `cn-hangzhou`: part of a host name and of the v4 credential scope.
@@ -87,6 +87,20 @@ impl Region {
     /// The official SDKs sign requests to these regions with v4 on their own.
     pub fn wants_v4(&self) -> bool {
         self.0.contains("-acdr-ut-")
+    }
+}
+
+/// One shipper of the project: its logstore and its name. Shared by the batches and tasks of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Shipper {
+    pub logstore: ResourceName,
+    pub name: ResourceName,
+}
+
+/// `logstore/shipper`, as reports name it.
+impl fmt::Display for Shipper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.logstore, self.name)
     }
 }
 

@@ -167,6 +167,14 @@ pub fn stops_the_run(outcome: &Outcome) -> Option<&'static str> {
     })
 }
 
+/// Of the errors that stop a run, those that belong to one shipper (or its logstore): it is gone,
+/// or the credentials may not touch it. A sweep gives up that shipper and goes on with the others.
+pub fn is_the_shippers_own(outcome: &Outcome) -> bool {
+    let code = outcome.error_code.as_deref().unwrap_or("");
+    matches!(code, "ShipperNotExist" | "LogStoreNotExist")
+        || (outcome.http_status == Some(403) && !is_throttling_code(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

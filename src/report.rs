@@ -11,13 +11,18 @@ use crate::client::Prepared;
 use crate::config::Output;
 use crate::exit::Exit;
 use crate::ids::TaskId;
+use std::sync::Arc;
+
 use crate::listing::Task;
+use crate::names::Shipper;
 use crate::outcome::{Outcome, Status};
 use crate::window::Window;
 
 #[derive(Serialize)]
 struct BatchRecord<'a> {
     r#type: &'static str,
+    logstore: &'a str,
+    shipper: &'a str,
     batch: usize,
     batches: usize,
     ids: &'a [TaskId],
@@ -52,6 +57,20 @@ struct SummaryRecord<'a> {
     elapsed_ms: u128,
 }
 
+impl Tally {
+    /// Count `batch`, which ended as `outcome` says.
+    fn count(&mut self, batch: &Batch, outcome: &Outcome) {
+        match outcome.status {
+            Status::Ok => {
+                self.ok += 1;
+                self.accepted_ids += batch.ids.len();
+            }
+            Status::Failed => self.failed += 1,
+            Status::NotSent => self.not_sent += 1,
+        }
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -64,6 +83,8 @@ pub enum Found {
         failed: usize,
         window: Window,
         requests: usize,
+        /// In a sweep: the shippers with failed tasks, of those swept.
+        shippers: Option<(usize, usize)>,
     },
     Documents {
         failed: usize,
@@ -82,6 +103,9 @@ pub struct Reporter<W: Write> {
     /// a line could not be written (a full disk, an I/O error), which fails the run.
     closed: bool,
     write_failed: bool,
+    /// In a sweep: each shipper's own counts, in the order of its first batch; batch lines name
+    /// their shipper.
+    per_shipper: Option<Vec<(Arc<Shipper>, Tally)>>,
 }
 
 impl<W: Write> Reporter<W> {
@@ -97,7 +121,13 @@ impl<W: Write> Reporter<W> {
             listing_requests: None,
             closed: false,
             write_failed: false,
+            per_shipper: None,
         }
+    }
+
+    /// The run covers many shippers: batch lines name theirs, and the summary counts each.
+    pub fn name_shippers(&mut self) {
+        self.per_shipper = Some(Vec::new());
     }
 
     /// Task IDs from the service that were left out (each already warned about): counted in the
@@ -127,18 +157,24 @@ impl<W: Write> Reporter<W> {
     }
 
     pub fn batch(&mut self, batch: &Batch, outcome: &Outcome) {
-        match outcome.status {
-            Status::Ok => {
-                self.tally.ok += 1;
-                self.tally.accepted_ids += batch.ids.len();
+        self.tally.count(batch, outcome);
+        if let Some(per_shipper) = &mut self.per_shipper {
+            let shipper = &batch.shipper;
+            if per_shipper.last().is_none_or(|(last, _)| last != shipper) {
+                per_shipper.push((Arc::clone(shipper), Tally::default()));
             }
-            Status::Failed => self.tally.failed += 1,
-            Status::NotSent => self.tally.not_sent += 1,
+            if let Some((_, tally)) = per_shipper.last_mut() {
+                tally.count(batch, outcome);
+                tally.ids += batch.ids.len();
+                tally.batches += 1;
+            }
         }
         let line = match self.output {
             Output::Quiet => return,
             Output::Json => json_line(&BatchRecord {
                 r#type: "batch",
+                logstore: batch.shipper.logstore.as_str(),
+                shipper: batch.shipper.name.as_str(),
                 batch: batch.number,
                 batches: self.tally.batches,
                 ids: &batch.ids,
@@ -162,8 +198,13 @@ impl<W: Write> Reporter<W> {
             Status::Failed => "FAILED",
             Status::NotSent => "NOT SENT",
         };
+        // In a sweep, the shipper the batch is of, escaped (its name came from the service).
+        let of = match self.per_shipper {
+            Some(_) => format!("  {}", crate::untrusted::escape(&batch.shipper.to_string())),
+            None => String::new(),
+        };
         let mut line = format!(
-            "batch {:>width$}/{}  {:>2} ids  {status:<6}  {}",
+            "batch {:>width$}/{}{of}  {:>2} ids  {status:<6}  {}",
             batch.number,
             self.tally.batches,
             batch.ids.len(),
@@ -197,21 +238,43 @@ impl<W: Write> Reporter<W> {
         let line = match self.output {
             Output::Quiet => return,
             Output::Human => match found {
-                Found::Listing { failed, window, .. } => format!(
-                    "found {} in {}",
-                    plural(*failed, "failed task", "failed tasks"),
-                    window.describe()
-                ),
+                Found::Listing {
+                    failed,
+                    window,
+                    shippers,
+                    ..
+                } => {
+                    let failed = plural(*failed, "failed task", "failed tasks");
+                    let of = match shippers {
+                        Some((with, swept)) => {
+                            format!(" of {with} of {}", plural(*swept, "shipper", "shippers"))
+                        }
+                        None => String::new(),
+                    };
+                    format!("found {failed}{of} in {}", window.describe())
+                }
                 Found::Documents { failed, listed } => format!(
                     "took {failed} failed of {} from the GetShipperStatus documents on stdin",
                     plural(*listed, "task", "tasks")
                 ),
             },
             Output::Json => json_line(&match found {
-                Found::Listing { failed, window, .. } => serde_json::json!({
-                    "type": "found", "source": "GetShipperStatus", "failed": failed,
-                    "from": window.from, "to": window.to,
-                }),
+                Found::Listing {
+                    failed,
+                    window,
+                    shippers,
+                    ..
+                } => {
+                    let mut found = serde_json::json!({
+                        "type": "found", "source": "GetShipperStatus", "failed": failed,
+                        "from": window.from, "to": window.to,
+                    });
+                    if let Some((with, swept)) = shippers {
+                        found["shippers"] = (*swept).into();
+                        found["shippers_with_failed"] = (*with).into();
+                    }
+                    found
+                }
                 Found::Documents { failed, listed } => serde_json::json!({
                     "type": "found", "source": "stdin", "failed": failed, "listed": listed,
                 }),
@@ -220,16 +283,30 @@ impl<W: Write> Reporter<W> {
         self.write(&line);
     }
 
-    /// `--list`: task IDs one per line, or one `{"type":"task",...}` object per task carrying
-    /// every GetShipperStatus field.
-    pub fn tasks(mut self, tasks: &[Task]) -> Exit {
+    /// `--list`: the tasks of `shipper`, IDs one per line (`logstore<TAB>shipper<TAB>id` when
+    /// `named`, in a sweep), or one `{"type":"task",...}` object per task carrying its logstore,
+    /// its shipper and every GetShipperStatus field.
+    pub fn tasks(&mut self, shipper: &Shipper, named: bool, tasks: &[Task]) {
         for task in tasks {
+            let id = || crate::untrusted::escape(task.id.as_str()).into_owned();
             let line = match self.output {
                 Output::Quiet => break,
-                Output::Human => crate::untrusted::escape(task.id.as_str()).into_owned(),
+                Output::Human if named => {
+                    let name = |n: &str| crate::untrusted::escape(n).into_owned();
+                    let (logstore, shipper) = (&shipper.logstore, &shipper.name);
+                    format!(
+                        "{}\t{}\t{}",
+                        name(logstore.as_str()),
+                        name(shipper.as_str()),
+                        id()
+                    )
+                }
+                Output::Human => id(),
                 Output::Json => {
-                    let mut object = serde_json::Map::with_capacity(task.fields.len() + 1);
+                    let mut object = serde_json::Map::with_capacity(task.fields.len() + 3);
                     object.insert("type".into(), "task".into());
+                    object.insert("logstore".into(), shipper.logstore.as_str().into());
+                    object.insert("shipper".into(), shipper.name.as_str().into());
                     object.extend(task.fields.clone());
                     json_line(&object)
                 }
@@ -239,6 +316,10 @@ impl<W: Write> Reporter<W> {
                 break;
             }
         }
+    }
+
+    /// The end of a `--list`: its exit status (a report that could not be written fails it).
+    pub fn listed(self) -> Exit {
         self.exit(Exit::Success)
     }
 
@@ -255,6 +336,9 @@ impl<W: Write> Reporter<W> {
                 Some(format!("nothing to retry{}", self.skipped_note()))
             }
             Output::Human => {
+                for line in self.shipper_lines() {
+                    self.write(&line);
+                }
                 let mut line = format!(
                     "retried {} of {} task ids in {}: {} ok, {} failed",
                     self.tally.accepted_ids,
@@ -278,6 +362,28 @@ impl<W: Write> Reporter<W> {
         } else {
             Exit::Failure
         })
+    }
+
+    /// In a sweep, a line for each shipper that had tasks to retry:
+    /// `  app/oss-daily: 23 of 23 task ids in 3 batches, 3 ok, 0 failed`.
+    fn shipper_lines(&self) -> Vec<String> {
+        let per_shipper = self.per_shipper.iter().flatten();
+        (per_shipper.map(|(shipper, t)| {
+            let mut line = format!(
+                "  {}: {} of {} task ids in {}, {} ok, {} failed",
+                crate::untrusted::escape(&shipper.to_string()),
+                t.accepted_ids,
+                t.ids,
+                plural(t.batches, "batch", "batches"),
+                t.ok,
+                t.failed
+            );
+            if t.not_sent > 0 {
+                line.push_str(&format!(", {} not sent", t.not_sent));
+            }
+            line
+        }))
+        .collect()
     }
 
     /// `, 2 skipped` when task IDs were left out, for the last human line.
@@ -403,8 +509,13 @@ mod tests {
     use super::*;
 
     fn batch(number: usize, n: usize) -> Batch {
+        let name = |what, n: &str| crate::names::ResourceName::parse(what, n).unwrap();
         Batch {
             number,
+            shipper: Arc::new(Shipper {
+                logstore: name("logstore", "l"),
+                name: name("shipper", "s"),
+            }),
             ids: (0..n)
                 .map(|i| TaskId::parse(&format!("b{number}-{i}")).unwrap())
                 .collect(),
@@ -472,7 +583,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(
             lines[1],
-            serde_json::json!({"type":"batch","batch":2,"batches":3,
+            serde_json::json!({"type":"batch","logstore":"l","shipper":"s","batch":2,"batches":3,
                 "ids":(0..10).map(|i| format!("b2-{i}")).collect::<Vec<_>>(),
                 "status":"failed","http_status":404,"error_code":"ProjectNotExist",
                 "error_message":"Project p does not exist.","request_id":"5642FC23",
@@ -530,9 +641,10 @@ mod tests {
         r.batch(&batch(1, 10), &ok());
         assert!(r.is_closed(), "sending stops");
         assert_eq!(r.finish(Duration::ZERO), Exit::Failure);
-        let r = Reporter::new(Failing(io::ErrorKind::StorageFull), Output::Json, 0, 0);
+        let mut r = Reporter::new(Failing(io::ErrorKind::StorageFull), Output::Json, 0, 0);
+        r.tasks(&batch(1, 0).shipper, false, &[]);
         assert_eq!(
-            r.tasks(&[]),
+            r.listed(),
             Exit::Success,
             "nothing to write, nothing failed"
         );

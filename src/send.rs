@@ -2,17 +2,17 @@
 //! connection each), outcomes handed back in input order, and the run stopped early by an error
 //! every batch would meet, a signal, or a report that can no longer be written.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use crate::batch::Batch;
 use crate::client::Client;
 use crate::diag::{self, Diag};
 use crate::http::failure::FailureKind;
 use crate::interrupt::Interrupt;
-use crate::names::ResourceName;
+use crate::names::Shipper;
 use crate::outcome::{Outcome, Status};
 use crate::policy;
 use crate::report::plural;
@@ -20,9 +20,10 @@ use crate::report::plural;
 /// What a run sends to and how.
 pub struct Sender<'a> {
     pub client: &'a Client,
-    pub logstore: &'a ResourceName,
-    pub shipper: &'a ResourceName,
     pub jobs: usize,
+    /// The batches are of many shippers: an error of one shipper's own (it is gone, or not
+    /// ours to retry) stops only that shipper's batches.
+    pub sweep: bool,
     pub keep_going: bool,
     pub interrupt: &'a Interrupt,
     pub diag: Diag,
@@ -59,6 +60,8 @@ struct Pool {
     next: AtomicUsize,
     stopped: AtomicBool,
     stop: Mutex<Option<Stop>>,
+    /// In a sweep, the shippers whose batches are no longer sent, and why.
+    given_up: Mutex<HashMap<Arc<Shipper>, String>>,
 }
 
 impl Pool {
@@ -73,6 +76,18 @@ impl Pool {
 
     fn take_stop(&self) -> Option<Stop> {
         self.stop.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Why `shipper`'s batches are no longer sent, if they are not.
+    fn given_up(&self, shipper: &Shipper) -> Option<String> {
+        let given_up = self.given_up.lock().unwrap_or_else(|p| p.into_inner());
+        given_up.get(shipper).cloned()
+    }
+
+    /// Send no more of `shipper`'s batches; the first reason given is the one reported.
+    fn give_up(&self, shipper: &Arc<Shipper>, why: String) {
+        let mut given_up = self.given_up.lock().unwrap_or_else(|p| p.into_inner());
+        given_up.entry(Arc::clone(shipper)).or_insert(why);
     }
 }
 
@@ -140,10 +155,14 @@ impl Sender<'_> {
         pool.stopped.load(Ordering::SeqCst) || self.interrupt.signal().is_some()
     }
 
-    /// Send one batch; an error every batch would meet stops the run (unless `--keep-going`).
+    /// Send one batch; an error every batch would meet stops the run (unless `--keep-going`); in
+    /// a sweep, an error of the shipper's own stops only its batches.
     fn send_one(&self, batch: &Batch, pool: &Pool) -> Outcome {
-        let outcome =
-            (self.client).retry_tasks(self.logstore, self.shipper, &batch.ids, &self.diag);
+        let shipper = &batch.shipper;
+        if let Some(why) = pool.given_up(shipper) {
+            return Outcome::not_sent(&why);
+        }
+        let outcome = (self.client).retry_tasks(shipper, &batch.ids, &self.diag);
         // Not sent by the client though no signal came: there are no credentials to sign with,
         // and no later batch would have any either.
         if outcome.status == Status::NotSent && self.interrupt.signal().is_none() {
@@ -158,10 +177,19 @@ impl Sender<'_> {
             let code = (outcome.error_code.as_deref())
                 .or(outcome.transport.map(FailureKind::name))
                 .unwrap_or("an HTTP error");
-            pool.stop(|| Stop {
-                reason: format!("stopped after {code} in batch {}", batch.number),
-                notice: Some(Notice::EveryBatch(batch.number, code.to_string(), hint)),
-            });
+            let number = batch.number;
+            if self.sweep && policy::is_the_shippers_own(&outcome) {
+                pool.give_up(shipper, format!("stopped after {code} in batch {number}"));
+                self.diag.warn(&format!(
+                    "batch {number} of {shipper} failed with {code}: {hint}; the rest of its \
+                     batches are not sent, the sweep goes on"
+                ));
+            } else {
+                pool.stop(|| Stop {
+                    reason: format!("stopped after {code} in batch {number}"),
+                    notice: Some(Notice::EveryBatch(number, code.to_string(), hint)),
+                });
+            }
         }
         outcome
     }

@@ -21,10 +21,11 @@ use crate::http::Http;
 use crate::ids::TaskId;
 use crate::interrupt::Interrupt;
 use crate::listing::{self, Listing};
-use crate::names::{Project, ResourceName};
+use crate::names::{Project, ResourceName, Shipper};
 use crate::outcome::{Outcome, Status};
 use crate::policy::Policy;
 use crate::sign::{self, SignatureVersion};
+use crate::sweep::{self, Names};
 
 mod exchange;
 mod request;
@@ -114,24 +115,17 @@ impl Client {
     }
 
     /// RetryShipperTask for `ids`, signed at `now`.
-    pub fn prepare_retry(
-        &self,
-        logstore: &ResourceName,
-        shipper: &ResourceName,
-        ids: &[TaskId],
-        signing: Signing,
-    ) -> Prepared {
+    pub fn prepare_retry(&self, shipper: &Shipper, ids: &[TaskId], signing: Signing) -> Prepared {
         let body = serde_json::to_vec(ids).expect("a list of strings serializes");
-        let path = format!("/logstores/{logstore}/shipper/{shipper}/tasks");
+        let Shipper { logstore, name } = shipper;
+        let path = format!("/logstores/{logstore}/shipper/{name}/tasks");
         self.prepare("PUT", path, Vec::new(), body, signing)
     }
 
     /// One GetShipperStatus page, signed at `now`.
     pub fn prepare_list(&self, query: &ListQuery, offset: usize, signing: Signing) -> Prepared {
-        let path = format!(
-            "/logstores/{}/shipper/{}/tasks",
-            query.logstore, query.shipper
-        );
+        let Shipper { logstore, name } = &*query.shipper;
+        let path = format!("/logstores/{logstore}/shipper/{name}/tasks");
         // The SDKs' parameter order; the signature sorts them anyway.
         let params = vec![
             ("from".to_string(), query.window.from.to_string()),
@@ -147,14 +141,8 @@ impl Client {
     }
 
     /// Send one batch and classify the answer. A failure is a value, never an `Err`.
-    pub fn retry_tasks(
-        &self,
-        logstore: &ResourceName,
-        shipper: &ResourceName,
-        ids: &[TaskId],
-        diag: &Diag,
-    ) -> Outcome {
-        self.exchange(|at| self.prepare_retry(logstore, shipper, ids, at), diag)
+    pub fn retry_tasks(&self, shipper: &Shipper, ids: &[TaskId], diag: &Diag) -> Outcome {
+        self.exchange(|at| self.prepare_retry(shipper, ids, at), diag)
             .0
     }
 
@@ -182,6 +170,48 @@ impl Client {
                 )
             });
             Ok(page)
+        })
+    }
+
+    /// Every logstore of the project (ListLogStores), page after page; a failed page ends it with
+    /// its outcome.
+    pub fn list_logstores(&self, diag: &Diag) -> Result<Names, Outcome> {
+        self.list_names("/logstores".to_string(), "logstores", "logstore", diag)
+    }
+
+    /// Every shipper of `logstore` (ListShipper), page after page.
+    pub fn list_shippers(&self, logstore: &ResourceName, diag: &Diag) -> Result<Names, Outcome> {
+        let path = format!("/logstores/{logstore}/shipper");
+        self.list_names(path, "shipper", "shipper", diag)
+    }
+
+    /// The names a listing at `path` gives under `key`, each checked as a `what` name.
+    fn list_names(
+        &self,
+        path: String,
+        key: &str,
+        what: &str,
+        diag: &Diag,
+    ) -> Result<Names, Outcome> {
+        sweep::read_all(what, |offset| {
+            let params = vec![
+                ("offset".to_string(), offset.to_string()),
+                ("size".to_string(), sweep::NAMES_PAGE_SIZE.to_string()),
+            ];
+            let prepare =
+                |at: Signing| self.prepare("GET", path.clone(), params.clone(), Vec::new(), at);
+            let (outcome, body) = self.exchange(prepare, diag);
+            if outcome.status != Status::Ok {
+                return Err(outcome);
+            }
+            let page = serde_json::from_slice(&body.unwrap_or_default())
+                .map_err(|e| e.to_string())
+                .and_then(|doc| sweep::parse_page(&doc, key));
+            page.map_err(|why| Outcome {
+                status: Status::Failed,
+                error_message: Some(format!("unexpected answer to GET {path}: {why}")),
+                ..outcome
+            })
         })
     }
 

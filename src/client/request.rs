@@ -1,11 +1,12 @@
 //! A request as built and signed, ready to go out: what `send` transmits, and what `-vv` and
 //! `--dry-run` print (by the signer's sensitive marks, never a secret).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::credentials::Credentials;
 use crate::listing::StatusFilter;
-use crate::names::ResourceName;
+use crate::names::Shipper;
 use crate::sign::Signed;
 use crate::window::Window;
 
@@ -48,8 +49,7 @@ impl Prepared {
 /// What to list: a shipper's tasks in a window, of the statuses asked for.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
-    pub logstore: ResourceName,
-    pub shipper: ResourceName,
+    pub shipper: Arc<Shipper>,
     pub window: Window,
     pub statuses: StatusFilter,
 }

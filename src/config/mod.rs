@@ -100,6 +100,7 @@ impl Config {
         let ours = choice.ours();
         let profile = ours.as_ref().map(|(p, source)| (*p, source));
         let target = target::resolve(cli, profile, &mut sources)?;
+        mode::check_scope(&mode, &target.scope, cli.save_failed.is_some())?;
         let aliyun = choice
             .aliyun
             .map(|(p, path)| (p, Source::aliyun_profile(&p.name, path)));

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use anyhow::{Result, bail};
 
+use super::target::Scope;
 use crate::cli::Cli;
 use crate::listing::{StatusFilter, TaskStatus};
 use crate::window::Window;
@@ -55,4 +56,26 @@ pub fn resolve(cli: &Cli, now: SystemTime) -> Result<Mode> {
         }
         Mode::Retry(IdSource::Given(cli.task_ids.clone()))
     })
+}
+
+/// What a sweep (a run without `--shipper`) cannot do: retry given IDs, which belong to one
+/// shipper, or keep a `--save-failed` file, which a sweep has no use for.
+pub fn check_scope(mode: &Mode, scope: &Scope, save_failed: bool) -> Result<()> {
+    if matches!(scope, Scope::Shipper(_)) {
+        return Ok(());
+    }
+    if let Mode::Retry(IdSource::Given(_)) = mode {
+        bail!(
+            "task ids belong to one shipper: pass -l/--logstore and -s/--shipper (set them in a \
+             profile to keep the command short); without them only --failed and --list run, over \
+             every shipper"
+        );
+    }
+    if save_failed {
+        bail!(
+            "--save-failed keeps the IDs of one shipper, and a sweep (no --shipper) finds the \
+             failed tasks afresh on every run: run the sweep again instead, or name the shipper"
+        );
+    }
+    Ok(())
 }

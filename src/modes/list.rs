@@ -1,24 +1,41 @@
-//! `--list`: the tasks of a window, printed (IDs one per line, or JSON task lines).
+//! `--list`: the tasks of a window, printed (IDs one per line, or JSON task lines), for one
+//! shipper or, in a sweep, for each shipper in turn.
 
 use crate::exit::{self, Exit};
 use crate::listing::StatusFilter;
 use crate::window::Window;
 
-use super::Run;
+use super::{Listed, Run};
 
 pub fn run(run: &Run, window: Window, statuses: StatusFilter) -> Exit {
-    let (listing, shortfall) = match run.list(window, statuses) {
-        Ok(listed) => listed,
+    let swept = match run.shippers() {
+        Ok(swept) => swept,
         Err(exit) => return exit,
     };
-    if let Some(shortfall) = &shortfall {
+    let mut report = run.reporter(0, 0);
+    // Something left out, an ID set aside, a listing that does not add up: what was printed is
+    // not all there is.
+    let mut flawed = swept.flawed;
+    for shipper in &swept.shippers {
+        let (listing, shortfall) = match run.list(shipper, window, statuses) {
+            Ok(Listed::Tasks(listing, shortfall)) => (listing, shortfall),
+            Ok(Listed::LeftOut) => {
+                flawed = true;
+                continue;
+            }
+            Err(exit) => return exit::merge([exit, report.listed()]),
+        };
+        if let Some(shortfall) = &shortfall {
+            run.diag
+                .warn(&format!("{shortfall}; printed what was read"));
+        }
         run.diag
-            .warn(&format!("{shortfall}; printed what was read"));
+            .info(|| format!("{} tasks listed for {shipper}", listing.tasks.len()));
+        report.tasks(shipper, run.is_sweep(), &listing.tasks);
+        flawed |= shortfall.is_some() || !listing.skipped.is_empty();
+        if report.is_closed() {
+            break;
+        }
     }
-    run.diag
-        .info(|| format!("{} tasks listed", listing.tasks.len()));
-    let printed = run.reporter(0, 0).tasks(&listing.tasks);
-    // An ID left out or a listing that does not add up: what was printed is not all there is.
-    let flawed = shortfall.is_some() || !listing.skipped.is_empty();
-    exit::merge([printed, Exit::failure_if(flawed)])
+    exit::merge([report.listed(), Exit::failure_if(flawed)])
 }

@@ -4,6 +4,7 @@
 
 mod list;
 mod retry;
+mod sweep;
 mod wait;
 
 use std::io;
@@ -15,6 +16,9 @@ use crate::diag::{self, Diag};
 use crate::exit::Exit;
 use crate::interrupt::{Interrupt, Interrupted};
 use crate::listing::{Listing, Skipped, StatusFilter};
+use crate::names::Shipper;
+use crate::outcome::Outcome;
+use crate::policy;
 use crate::report::Reporter;
 use crate::window::Window;
 
@@ -55,17 +59,19 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Every task of the target's window that `statuses` asks for (invalid IDs set aside and
-    /// warned about), and whether the listing did not add up; else, once stderr says why (the
-    /// listing failed, or a signal came while it ran, which abandons it), the exit status.
+    /// Every task of `shipper`'s window that `statuses` asks for (invalid IDs set aside and
+    /// warned about), and whether the listing did not add up. When the listing fails, stderr
+    /// says why: in a sweep, a failure of the shipper's own leaves it out and the sweep goes on
+    /// (`Listed::LeftOut`); anything else (a signal, which abandons the listing, or a failure
+    /// every request would meet) ends the run with the exit status it earned.
     fn list(
         &self,
+        shipper: &Arc<Shipper>,
         window: Window,
         statuses: StatusFilter,
-    ) -> Result<(Listing, Option<String>), Exit> {
+    ) -> Result<Listed, Exit> {
         let query = ListQuery {
-            logstore: self.config.target.logstore.clone(),
-            shipper: self.config.target.shipper.clone(),
+            shipper: Arc::clone(shipper),
             window,
             statuses,
         };
@@ -77,23 +83,63 @@ impl<'a> Run<'a> {
                 let shortfall = listing.shortfall();
                 listing.keep(statuses);
                 warn_skipped(&listing.skipped, &self.diag);
-                Ok((listing, shortfall))
+                Ok(Listed::Tasks(listing, shortfall))
             }
             Ok(Err(outcome)) => {
-                diag::error(&format!(
-                    "listing the shipper's tasks failed: {}; nothing was retried",
-                    outcome.describe()
-                ));
-                Err(Exit::Failure)
+                let what = match self.is_sweep() {
+                    true => format!("the tasks of {shipper}"),
+                    false => "the shipper's tasks".to_string(),
+                };
+                (self.listing_failed(&what, &outcome, self.is_sweep())).map(|()| Listed::LeftOut)
             }
             Err(interrupted) => Err(said(interrupted)),
         }
+    }
+
+    /// Say that listing `what` failed with `outcome`. `Ok` when the run goes on without it
+    /// (`part_of_a_sweep`, and a failure of that shipper's or logstore's own).
+    fn listing_failed(
+        &self,
+        what: &str,
+        outcome: &Outcome,
+        part_of_a_sweep: bool,
+    ) -> Result<(), Exit> {
+        let why = outcome.describe();
+        let own = policy::stops_the_run(outcome).is_none() || policy::is_the_shippers_own(outcome);
+        if part_of_a_sweep && own {
+            diag::error(&format!(
+                "listing {what} failed: {why}; left out, the sweep goes on"
+            ));
+            return Ok(());
+        }
+        let stop = if self.is_sweep() {
+            "; the sweep stops"
+        } else {
+            ""
+        };
+        diag::error(&format!(
+            "listing {what} failed: {why}{stop}; nothing was retried"
+        ));
+        Err(Exit::Failure)
+    }
+
+    /// Does the run cover more than the one shipper it was given?
+    fn is_sweep(&self) -> bool {
+        self.config.target.shipper().is_none()
     }
 
     /// A reporter on stdout for `ids` task IDs in `batches` batches.
     fn reporter(&self, ids: usize, batches: usize) -> Reporter<io::StdoutLock<'static>> {
         Reporter::new(io::stdout().lock(), self.config.output, ids, batches)
     }
+}
+
+/// What listing one shipper's tasks gave.
+enum Listed {
+    /// Its tasks, and why the listing does not add up, if it does not.
+    Tasks(Listing, Option<String>),
+    /// Its listing failed in a way of its own (said): a sweep goes on without it.
+    LeftOut,
 }
 
 /// A signal came before anything was sent: say so on stderr, and end as a signal ends a run.

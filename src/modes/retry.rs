@@ -8,8 +8,9 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::{Run, said, summary_only, wait, warn_skipped};
+use super::{Listed, Run, said, summary_only, wait, warn_skipped};
 use crate::batch::{self, Batch};
 use crate::client::Signing;
 use crate::config::Output;
@@ -18,6 +19,7 @@ use crate::exit::{self, Exit};
 use crate::ids::{self, Collected, TaskId};
 use crate::interrupt::{Interrupt, Interrupted};
 use crate::listing::{Skipped, StatusFilter, TaskStatus};
+use crate::names::Shipper;
 use crate::outcome::Status;
 use crate::report::{Found, Reporter, plural};
 use crate::save_failed;
@@ -27,16 +29,43 @@ use crate::window::Window;
 /// Runs shorter than this many batches get no progress bar.
 const PROGRESS_MIN_BATCHES: usize = 5;
 
-/// The task IDs of a retry, and what finding them said.
+/// The task IDs of a retry, by shipper, and what finding them said.
 struct Gathered {
-    collected: Collected,
+    groups: Vec<Group>,
     found: Option<Found>,
     /// Task IDs from the service that could never be sent back.
     skipped: Vec<Skipped>,
-    /// They came from a listing or documents that did not add up: the run ends with exit 1.
+    /// They came from a listing or documents that did not add up, or a sweep left something
+    /// out: the run ends with exit 1.
     incomplete: bool,
+}
+
+/// One shipper's task IDs.
+struct Group {
+    shipper: Arc<Shipper>,
+    collected: Collected,
     /// When each was created, as the listing that found them said (for `--wait`'s window).
     created: HashMap<TaskId, u64>,
+}
+
+impl Gathered {
+    /// The IDs of the run's one shipper, found elsewhere than in a listing.
+    fn given(run: &Run, collected: Collected) -> Result<Gathered> {
+        let Some(shipper) = run.config.target.shipper() else {
+            bail!("task ids belong to one shipper: pass -l/--logstore and -s/--shipper");
+        };
+        let group = Group {
+            shipper: Arc::clone(shipper),
+            collected,
+            created: HashMap::new(),
+        };
+        Ok(Gathered {
+            groups: vec![group],
+            found: None,
+            skipped: Vec::new(),
+            incomplete: false,
+        })
+    }
 }
 
 /// Retry the IDs of the arguments and stdin.
@@ -46,16 +75,7 @@ pub fn given(run: &Run, args: &[String]) -> Result<Exit> {
         Err(interrupted) => return Ok(summary_only(run.config.output, said(interrupted))),
     };
     let Some(documents) = collected.documents.take() else {
-        return Ok(retry(
-            run,
-            Gathered {
-                collected,
-                found: None,
-                skipped: Vec::new(),
-                incomplete: false,
-                created: HashMap::new(),
-            },
-        ));
+        return Ok(retry(run, Gathered::given(run, collected)?));
     };
     warn_skipped(&documents.skipped, &run.diag);
     let incomplete = documents.claimed > documents.listed;
@@ -71,66 +91,101 @@ pub fn given(run: &Run, args: &[String]) -> Result<Exit> {
         failed: collected.ids.len() + collected.duplicates + documents.skipped.len(),
         listed: documents.listed,
     };
-    Ok(retry(
-        run,
-        Gathered {
-            collected,
-            found: Some(found),
-            skipped: documents.skipped,
-            incomplete,
-            created: HashMap::new(),
-        },
-    ))
+    let mut gathered = Gathered::given(run, collected)?;
+    gathered.found = Some(found);
+    gathered.skipped = documents.skipped;
+    gathered.incomplete = incomplete;
+    Ok(retry(run, gathered))
 }
 
-/// Find the failed tasks of the window and retry them.
+/// Find the failed tasks of the window, of each shipper the run covers, and retry them.
 pub fn failed_tasks(run: &Run, window: Window) -> Exit {
-    let (listing, shortfall) = match run.list(window, StatusFilter::Only(TaskStatus::Fail)) {
-        Ok(listed) => listed,
+    let swept = match run.shippers() {
+        Ok(swept) => swept,
         Err(exit) => return summary_only(run.config.output, exit),
     };
-    if let Some(shortfall) = &shortfall {
-        let later = "retrying the failed tasks read (a later run finds the rest)";
-        run.diag.warn(&format!("{shortfall}; {later}"));
-    }
-    let created = (listing.tasks.iter())
-        .filter_map(|t| {
-            let at = t.fields.get("taskCreateTime")?.as_u64()?;
-            Some((t.id.clone(), at))
-        })
-        .collect();
-    let collected = ids::from_listing(listing.tasks.into_iter().map(|t| t.id).collect());
-    let found = Found::Listing {
-        failed: collected.ids.len() + collected.duplicates + listing.skipped.len(),
-        window,
-        requests: listing.pages,
+    let mut gathered = Gathered {
+        groups: Vec::new(),
+        found: None,
+        skipped: Vec::new(),
+        incomplete: swept.flawed,
     };
-    retry(
-        run,
-        Gathered {
+    let mut requests = 0;
+    for shipper in &swept.shippers {
+        let (listing, shortfall) =
+            match run.list(shipper, window, StatusFilter::Only(TaskStatus::Fail)) {
+                Ok(Listed::Tasks(listing, shortfall)) => (listing, shortfall),
+                Ok(Listed::LeftOut) => {
+                    gathered.incomplete = true;
+                    continue;
+                }
+                Err(exit) => return summary_only(run.config.output, exit),
+            };
+        if let Some(shortfall) = &shortfall {
+            let of = if run.is_sweep() {
+                format!(" of {shipper}")
+            } else {
+                String::new()
+            };
+            let later = "retrying the failed tasks read (a later run finds the rest)";
+            run.diag.warn(&format!("{shortfall}{of}; {later}"));
+            gathered.incomplete = true;
+        }
+        requests += listing.pages;
+        let created = (listing.tasks.iter())
+            .filter_map(|t| Some((t.id.clone(), t.fields.get("taskCreateTime")?.as_u64()?)))
+            .collect();
+        let collected = ids::from_listing(listing.tasks.into_iter().map(|t| t.id).collect());
+        gathered.skipped.extend(listing.skipped);
+        let shipper = Arc::clone(shipper);
+        gathered.groups.push(Group {
+            shipper,
             collected,
-            found: Some(found),
-            skipped: listing.skipped,
-            incomplete: shortfall.is_some(),
             created,
-        },
-    )
+        });
+    }
+    let in_groups = gathered
+        .groups
+        .iter()
+        .map(|g| g.collected.ids.len() + g.collected.duplicates);
+    gathered.found = Some(Found::Listing {
+        failed: in_groups.sum::<usize>() + gathered.skipped.len(),
+        window,
+        requests,
+        shippers: run.is_sweep().then(|| {
+            let with_failures = gathered
+                .groups
+                .iter()
+                .filter(|g| !g.collected.ids.is_empty());
+            (with_failures.count(), swept.shippers.len())
+        }),
+    });
+    retry(run, gathered)
 }
 
 /// Plan the batches, report where the IDs came from, and send them (or print the plan).
 fn retry(run: &Run, gathered: Gathered) -> Exit {
-    let Collected {
-        ids, duplicates, ..
-    } = gathered.collected;
+    let duplicates: usize = gathered.groups.iter().map(|g| g.collected.duplicates).sum();
     if duplicates > 0 {
         run.diag.warn(&format!(
             "dropped {} (first occurrence kept)",
             plural(duplicates, "duplicate task id", "duplicate task ids")
         ));
     }
-    let total_ids = ids.len();
-    let batches = batch::plan(ids, run.config.batch_size);
+    let mut created = HashMap::new();
+    let mut groups = Vec::with_capacity(gathered.groups.len());
+    for group in gathered.groups {
+        let shipper = group.shipper;
+        created
+            .extend((group.created.into_iter()).map(|(id, at)| ((Arc::clone(&shipper), id), at)));
+        groups.push((shipper, group.collected.ids));
+    }
+    let total_ids = groups.iter().map(|(_, ids)| ids.len()).sum();
+    let batches = batch::plan(groups, run.config.batch_size);
     let mut report = run.reporter(total_ids, batches.len());
+    if run.is_sweep() {
+        report.name_shippers();
+    }
     if let Some(found) = &gathered.found {
         report.found(found);
     }
@@ -146,8 +201,7 @@ fn retry(run: &Run, gathered: Gathered) -> Exit {
     // wait: there is nothing to wait for.
     let waited = match run.config.wait {
         Some(settings) if run.interrupt.signal().is_none() && !report.is_closed() => {
-            let created = &gathered.created;
-            let (exit, failed) = wait::follow(run, &mut report, settings, sent.accepted, created);
+            let (exit, failed) = wait::follow(run, &mut report, settings, sent.accepted, &created);
             failed_again = failed;
             exit
         }
@@ -165,8 +219,8 @@ fn retry(run: &Run, gathered: Gathered) -> Exit {
 struct Sent<'b> {
     /// The IDs not accepted (failed or not sent).
     not_accepted: Vec<&'b TaskId>,
-    /// The IDs accepted, each with the server time its batch was accepted.
-    accepted: Vec<(TaskId, Option<u64>)>,
+    /// The IDs accepted, each with its shipper and the server time its batch was accepted.
+    accepted: Vec<wait::Accepted>,
 }
 
 /// The plan and each batch's signed request, secrets redacted; nothing is sent.
@@ -178,9 +232,9 @@ fn dry_run(run: &Run, report: Reporter<io::StdoutLock<'static>>, batches: &[Batc
         now,
         credentials: &credentials,
     };
-    let target = &config.target;
-    report.dry_run(&config.endpoint.base_url(&target.project), batches, |b| {
-        (run.client).prepare_retry(&target.logstore, &target.shipper, &b.ids, signing)
+    let base_url = config.endpoint.base_url(&config.target.project);
+    report.dry_run(&base_url, batches, |b| {
+        (run.client).prepare_retry(&b.shipper, &b.ids, signing)
     })
 }
 
@@ -205,18 +259,20 @@ fn send<'b>(
     };
     let sender = Sender {
         client: &run.client,
-        logstore: &config.target.logstore,
-        shipper: &config.target.shipper,
         jobs: config.jobs,
+        sweep: run.is_sweep(),
         keep_going: config.keep_going,
         interrupt: run.interrupt,
         diag: run.diag,
     };
     sender.send_all(batches, |batch, outcome| {
         if outcome.status == Status::Ok {
-            let at = outcome.accepted_at;
-            sent.accepted
-                .extend(batch.ids.iter().map(|id| (id.clone(), at)));
+            let (at, shipper) = (outcome.accepted_at, &batch.shipper);
+            let accepted = batch
+                .ids
+                .iter()
+                .map(|id| (Arc::clone(shipper), id.clone(), at));
+            sent.accepted.extend(accepted);
         } else {
             sent.not_accepted.extend(&batch.ids);
         }

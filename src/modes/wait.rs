@@ -16,6 +16,7 @@ use crate::diag;
 use crate::exit::Exit;
 use crate::ids::TaskId;
 use crate::listing::StatusFilter;
+use crate::names::Shipper;
 use crate::report::Reporter;
 use crate::untrusted::excerpt;
 use crate::wait::{self, Counts, Followed, Poll, Settings, Tracker, Verdict, Waited};
@@ -42,32 +43,38 @@ struct WaitSummary {
     elapsed_ms: u128,
 }
 
-/// Follow `accepted` (each task with the server time its batch was accepted; `created`: the
-/// creation times a listing found) and report what became of them; the wait's exit status, and
-/// the tasks that failed again.
+/// An accepted task: its shipper, its ID, and the server time its batch was accepted.
+pub type Accepted = (Arc<Shipper>, TaskId, Option<u64>);
+
+/// Follow `accepted` (`created`: the creation times the listings found, by shipper and ID) and
+/// report what became of them; the wait's exit status, and the tasks that failed again.
 pub fn follow(
     run: &Run,
     report: &mut Reporter<io::StdoutLock<'static>>,
     settings: Settings,
-    accepted: Vec<(TaskId, Option<u64>)>,
-    created: &HashMap<TaskId, u64>,
+    accepted: Vec<Accepted>,
+    created: &HashMap<(Arc<Shipper>, TaskId), u64>,
 ) -> (Exit, Vec<TaskId>) {
-    let followed = (accepted.into_iter())
-        .map(|(id, at)| {
-            let created = created.get(&id).copied();
-            Followed::new(id, at, created)
-        })
-        .collect();
+    let mut groups: Vec<(Arc<Shipper>, Vec<Followed>)> = Vec::new();
+    for (shipper, id, at) in accepted {
+        let born = created.get(&(Arc::clone(&shipper), id.clone())).copied();
+        let task = Followed::new(id, at, born);
+        match groups.last_mut() {
+            Some((last, tasks)) if *last == shipper => tasks.push(task),
+            _ => groups.push((shipper, vec![task])),
+        }
+    }
     let config = run.config;
-    let watched = config.output == Output::Human && config.verbose == 0;
-    if watched && io::stderr().is_terminal() {
+    if config.output == Output::Human && config.verbose == 0 && io::stderr().is_terminal() {
         diag::start_wait_progress();
     }
     let waited = wait::follow(
-        Tracker::new(followed),
+        (groups.into_iter())
+            .map(|(shipper, tasks)| (shipper, Tracker::new(tasks)))
+            .collect(),
         settings,
         run.interrupt,
-        |window| poll(run, window),
+        |shipper, window| poll(run, shipper, window),
         |counts| diag::wait_progress(tally(counts)),
         |warning| run.diag.warn(&warning),
     );
@@ -79,8 +86,9 @@ pub fn follow(
             crate::report::plural(waited.counts.pending, "task was", "tasks were")
         ));
     }
-    reported(run, report, &waited);
-    let failed_again: Vec<TaskId> = (waited.tasks.iter())
+    reported(report, &waited);
+    let failed_again: Vec<TaskId> = (waited.groups.iter())
+        .flat_map(|(_, tasks)| tasks)
         .filter(|t| t.verdict == Verdict::FailedAgain)
         .map(|t| t.id.clone())
         .collect();
@@ -93,12 +101,11 @@ pub fn follow(
     (exit, failed_again)
 }
 
-/// One listing of the target's tasks in `window`, all statuses; abandoned at a signal (it is
+/// One listing of `shipper`'s tasks in `window`, all statuses; abandoned at a signal (it is
 /// read-only).
-fn poll(run: &Run, window: crate::window::Window) -> Poll {
+fn poll(run: &Run, shipper: &Arc<Shipper>, window: crate::window::Window) -> Poll {
     let query = ListQuery {
-        logstore: run.config.target.logstore.clone(),
-        shipper: run.config.target.shipper.clone(),
+        shipper: Arc::clone(shipper),
         window,
         statuses: StatusFilter::All,
     };
@@ -120,20 +127,26 @@ fn tally(counts: Counts) -> String {
 }
 
 /// The wait's lines in the report: each task, then the wait's summary.
-fn reported(run: &Run, report: &mut Reporter<io::StdoutLock<'static>>, waited: &Waited) {
-    let target = &run.config.target;
-    for task in &waited.tasks {
-        let record = TaskResult {
-            r#type: "task_result",
-            logstore: target.logstore.as_str(),
-            shipper: target.shipper.as_str(),
-            id: &task.id,
-            result: task.verdict.as_str(),
-            task_status: task.task_status.as_deref(),
-            task_message: task.task_message.as_deref(),
-            finished_at: task.finished_at,
-        };
-        report.record(human_line(task), &record);
+fn reported(report: &mut Reporter<io::StdoutLock<'static>>, waited: &Waited<Arc<Shipper>>) {
+    let named = waited.groups.len() > 1;
+    for (shipper, tasks) in &waited.groups {
+        for task in tasks {
+            let record = TaskResult {
+                r#type: "task_result",
+                logstore: shipper.logstore.as_str(),
+                shipper: shipper.name.as_str(),
+                id: &task.id,
+                result: task.verdict.as_str(),
+                task_status: task.task_status.as_deref(),
+                task_message: task.task_message.as_deref(),
+                finished_at: task.finished_at,
+            };
+            let line = human_line(task).map(|line| match named {
+                true => format!("{shipper}  {line}"),
+                false => line,
+            });
+            report.record(line, &record);
+        }
     }
     let summary = WaitSummary {
         r#type: "wait_summary",
@@ -149,7 +162,8 @@ fn reported(run: &Run, report: &mut Reporter<io::StdoutLock<'static>>, waited: &
     );
     // With nothing accepted there was nothing to follow: only JSON says so, for a script that
     // looks for the line.
-    report.record((!waited.tasks.is_empty()).then_some(line), &summary);
+    let followed = waited.groups.iter().any(|(_, tasks)| !tasks.is_empty());
+    report.record(followed.then_some(line), &summary);
 }
 
 /// The human line of a task that failed again or is still pending; none for a shipped one.

@@ -1,8 +1,9 @@
 //! `--wait`: after the batches are sent, follow the accepted tasks with GetShipperStatus (status
 //! all, fully paged, over the narrowest window that holds them) every `--poll-interval`, until
-//! none is undecided or `--wait-timeout` runs out; the last poll is at the deadline. What each
-//! task earns is `tracker`'s to judge; this phase polls, waits, and ends early on a signal or on
-//! a listing error that every poll would meet.
+//! none is undecided or `--wait-timeout` runs out; the last poll is at the deadline. In a sweep
+//! each shipper's tasks are a group, listed in turn. What each task earns is `tracker`'s to
+//! judge; this phase polls, waits, gives up a group whose shipper is gone, and ends early on a
+//! signal or on a listing error that every poll would meet.
 
 pub mod tracker;
 
@@ -77,45 +78,73 @@ pub enum Poll {
     Interrupted,
 }
 
-/// How the wait went.
-pub struct Waited {
-    pub tasks: Vec<Followed>,
+/// How the wait went, for each group of tasks (a shipper's, in a sweep).
+pub struct Waited<K> {
+    pub groups: Vec<(K, Vec<Followed>)>,
     pub counts: Counts,
     pub elapsed: Duration,
     /// The wait ended before its time because listing failed in a way every poll would: why.
     pub ended_early: Option<String>,
 }
 
-/// Follow `tracker`'s tasks: `poll(window)` lists them, `seen(counts)` hears of each listing
-/// (for a progress line), `warn` of a listing that failed but may work next time.
-pub fn follow(
-    mut tracker: Tracker,
+/// A group of followed tasks and whether it is still followed.
+struct Group<K> {
+    key: K,
+    tracker: Tracker,
+    /// Its listing failed in a way of its own (the shipper is gone): no longer polled.
+    given_up: bool,
+}
+
+/// Follow each group's tasks: `poll(key, window)` lists a group's tasks, `seen(counts)` hears of
+/// each round of listings (for a progress line), `warn` of a listing that failed but may work
+/// next time, or of a group given up.
+pub fn follow<K: std::fmt::Display>(
+    groups: Vec<(K, Tracker)>,
     settings: Settings,
     interrupt: &Interrupt,
-    mut poll: impl FnMut(Window) -> Poll,
+    mut poll: impl FnMut(&K, Window) -> Poll,
     mut seen: impl FnMut(Counts),
     mut warn: impl FnMut(String),
-) -> Waited {
+) -> Waited<K> {
     let started = Instant::now();
     let deadline = started + settings.timeout;
+    let mut groups: Vec<Group<K>> = (groups.into_iter())
+        .map(|(key, tracker)| Group {
+            key,
+            tracker,
+            given_up: false,
+        })
+        .collect();
+    let followed = |g: &Group<K>| !g.given_up && g.tracker.counts().pending > 0;
     let mut ended_early = None;
-    while interrupt.signal().is_none() && tracker.counts().pending > 0 {
-        let now = unix_now();
-        match poll(tracker.window(now, WINDOW_MARGIN_SECS)) {
-            Poll::Listed(listing) => tracker.observe(&listing, now),
-            Poll::Interrupted => break,
-            Poll::Failed(outcome) if policy::stops_the_run(&outcome).is_some() => {
-                ended_early = Some(outcome.describe());
-                break;
+    'polls: while interrupt.signal().is_none() && groups.iter().any(followed) {
+        for group in groups.iter_mut().filter(|g| followed(g)) {
+            let now = unix_now();
+            match poll(&group.key, group.tracker.window(now, WINDOW_MARGIN_SECS)) {
+                Poll::Listed(listing) => group.tracker.observe(&listing, now),
+                Poll::Interrupted => break 'polls,
+                Poll::Failed(outcome) if policy::is_the_shippers_own(&outcome) => {
+                    group.given_up = true;
+                    warn(format!(
+                        "listing the tasks of {} failed: {}; its tasks are no longer followed",
+                        group.key,
+                        outcome.describe()
+                    ));
+                }
+                Poll::Failed(outcome) if policy::stops_the_run(&outcome).is_some() => {
+                    ended_early = Some(outcome.describe());
+                    break 'polls;
+                }
+                Poll::Failed(outcome) => warn(format!(
+                    "listing the tasks of {} failed: {}; trying again at the next poll",
+                    group.key,
+                    outcome.describe()
+                )),
             }
-            Poll::Failed(outcome) => warn(format!(
-                "listing the retried tasks failed: {}; trying again at the next poll",
-                outcome.describe()
-            )),
         }
-        seen(tracker.counts());
+        seen(total(&groups));
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || tracker.counts().pending == 0 {
+        if left.is_zero() || !groups.iter().any(followed) {
             break;
         }
         if !interrupt.sleep(settings.poll_interval.min(left)) {
@@ -123,11 +152,25 @@ pub fn follow(
         }
     }
     Waited {
-        counts: tracker.counts(),
-        tasks: tracker.into_tasks(),
+        counts: total(&groups),
+        groups: (groups.into_iter())
+            .map(|g| (g.key, g.tracker.into_tasks()))
+            .collect(),
         elapsed: started.elapsed(),
         ended_early,
     }
+}
+
+/// The counts of every group together.
+fn total<K>(groups: &[Group<K>]) -> Counts {
+    groups.iter().fold(Counts::default(), |sum, g| {
+        let c = g.tracker.counts();
+        Counts {
+            shipped: sum.shipped + c.shipped,
+            failed: sum.failed + c.failed,
+            pending: sum.pending + c.pending,
+        }
+    })
 }
 
 fn unix_now() -> u64 {

@@ -242,6 +242,8 @@ fn json_report_lines_all_parse_with_the_spec_fields() {
             .collect();
         let mut want = [
             "type",
+            "logstore",
+            "shipper",
             "batch",
             "batches",
             "ids",

@@ -67,8 +67,8 @@ fn a_named_profile_wins_over_the_environment() {
     assert_eq!(
         (
             c.target.project.as_str(),
-            c.target.logstore.as_str(),
-            c.target.shipper.as_str()
+            c.target.shipper().unwrap().logstore.as_str(),
+            c.target.shipper().unwrap().name.as_str()
         ),
         ("prod-proj", "prod-store", "prod-ship")
     );

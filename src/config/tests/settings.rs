@@ -234,10 +234,12 @@ fn names_the_service_may_judge_are_accepted() {
             ])
             .unwrap();
         assert_eq!(
-            (c.target.project.as_str(), c.target.logstore.as_str()),
-            (project, logstore)
+            (
+                c.target.project.as_str(),
+                c.target.shipper().unwrap().to_string()
+            ),
+            (project, format!("{logstore}/{shipper}"))
         );
-        assert_eq!(c.target.shipper.as_str(), shipper);
     }
 }
 

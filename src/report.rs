@@ -450,6 +450,8 @@ impl<W: Write> Reporter<W> {
                         .collect();
                     self.write(&json_line(&serde_json::json!({
                         "type": "request",
+                        "logstore": batch.shipper.logstore.as_str(),
+                        "shipper": batch.shipper.name.as_str(),
                         "batch": batch.number,
                         "batches": self.tally.batches,
                         "ids": batch.ids,

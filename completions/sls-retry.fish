@@ -1,6 +1,6 @@
 complete -c sls-retry -s p -l project -d 'SLS project' -r
-complete -c sls-retry -s l -l logstore -d 'Logstore the shipper belongs to' -r
-complete -c sls-retry -s s -l shipper -d 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried' -r
+complete -c sls-retry -s l -l logstore -d 'Logstore the shipper belongs to; without it (and --shipper), --failed and --list sweep every logstore of the project' -r
+complete -c sls-retry -s s -l shipper -d 'Shipper (OSS/MaxCompute shipping job) whose tasks are retried; without it, --failed and --list sweep every shipper of the logstore' -r
 complete -c sls-retry -s e -l endpoint -d 'SLS endpoint: host, host:port or http(s)://host[:port]; https unless http:// is given' -r
 complete -c sls-retry -l region -d 'Region, e.g. cn-hangzhou: gives the endpoint {region}.log.aliyuncs.com when no endpoint is set, and the signature v4 scope' -r
 complete -c sls-retry -l ca-file -d 'Also trust the CA certificates in FILE (PEM), e.g. a TLS-inspecting proxy\'s or a private CA\'s, beside the system\'s trust store [default: the profile\'s ca_file]' -r -F

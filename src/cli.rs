@@ -27,11 +27,13 @@ pub struct Cli {
     #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub project: Option<String>,
 
-    /// Logstore the shipper belongs to.
+    /// Logstore the shipper belongs to; without it (and --shipper), --failed and --list sweep every
+    /// logstore of the project.
     #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub logstore: Option<String>,
 
-    /// Shipper (OSS/MaxCompute shipping job) whose tasks are retried.
+    /// Shipper (OSS/MaxCompute shipping job) whose tasks are retried; without it, --failed and
+    /// --list sweep every shipper of the logstore.
     #[arg(help_heading = "Target", short, long, value_name = "NAME")]
     pub shipper: Option<String>,
 

@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in as a project of several logstores and shippers, over raw TCP: ListLogStores and ListShipper page in the order the names were added, under the name page cap, and are checked and refused like every request; an unknown logstore is LogStoreNotExist; each shipper has its own tasks (the same ID under two shippers is two tasks).
+//! Self-tests of the stand-in as a project of several logstores and shippers, over raw TCP: ListLogStores and ListShipper page in the order the names were added, under the name page cap, and are checked and refused like every request; an unknown logstore is LogStoreNotExist; each shipper has its own tasks (the same ID under two shippers is two tasks); a shipper deleted once listed is gone; one shipper's or one logstore's listing fails while the others answer.
 
 use std::time::{Duration, SystemTime};
 
@@ -362,4 +362,86 @@ fn a_demo_shipper_cannot_have_tasks_of_its_own() {
         .tasks(failed(&["d"]))
         .shipper_with_tasks(DEMO_LOGSTORE, DEMO_SHIPPER, failed(&["x"]))
         .build();
+}
+
+#[test]
+#[should_panic(expected = "no shipper web/odps in this world to fail")]
+fn a_failure_knob_names_a_shipper_that_exists() {
+    StandIn::builder()
+        .shipper_with_tasks("web", "oss", Vec::new())
+        .listing_fails("web", "odps", 500, "InternalServerError")
+        .build();
+}
+
+#[test]
+fn a_shipper_deleted_once_listed_is_gone() {
+    let (oss, odps) = (("web", "oss"), ("web", "odps"));
+    let standin = StandIn::builder()
+        .shipper_with_tasks("web", "oss", failed(&["x"]))
+        .shipper_with_tasks("web", "odps", failed(&["x"]))
+        .shipper_deleted_after_listing("web", "oss")
+        .build();
+    let shippers = || names(&standin, &shippers_path("web"), "", "shipper").0;
+    assert_eq!(shippers(), strings(&["oss", "odps"]));
+    assert_eq!(retry(&standin, oss, &["x"]).status, 200);
+    // A page refused is no page served.
+    let refused = call(&standin, "GET", &tasks_path("web", "oss"), "size=0", "");
+    assert_eq!(refused.status, 400);
+    assert_eq!(shippers(), strings(&["oss", "odps"]));
+
+    assert_eq!(listed(&list_tasks(&standin, oss)), pairs(&[("x", "fail")]));
+    assert_eq!(shippers(), strings(&["odps"]));
+    let gone = (
+        "ShipperNotExist".to_string(),
+        "Shipper does not exist.".to_string(),
+    );
+    for answer in [retry(&standin, oss, &["x"]), list_tasks(&standin, oss)] {
+        assert_eq!((answer.status, answer.error()), (400, gone.clone()));
+    }
+    assert_eq!(retry(&standin, odps, &["x"]).status, 200);
+    assert_eq!(listed(&list_tasks(&standin, odps)), pairs(&[("x", "fail")]));
+    let triple = |(l, s): (&str, &str)| (l.to_string(), s.to_string(), "x".to_string());
+    assert_eq!(standin.accepted_by_shipper(), [triple(oss), triple(odps)]);
+    assert_eq!(standin.refusals("ShipperNotExist"), 2);
+    assert_eq!(standin.tasks_of("web", "oss"), failed(&["x"]));
+}
+
+#[test]
+fn one_listing_fails_while_the_others_answer() {
+    let (oss, odps, app) = (("web", "oss"), ("web", "odps"), ("app", "oss"));
+    let standin = StandIn::builder()
+        .shipper_with_tasks("web", "oss", failed(&["x"]))
+        .shipper_with_tasks("web", "odps", failed(&["y"]))
+        .shipper_with_tasks("app", "oss", failed(&["z"]))
+        .shipper_with_tasks("edge", "oss", Vec::new())
+        .listing_fails("web", "oss", 500, "InternalServerError")
+        .shipper_listing_fails("app", 403, "Unauthorized")
+        .shipper_listing_fails("edge", 502, "")
+        .build();
+    // Every time, with SLS's error body.
+    for _ in 0..2 {
+        let answer = list_tasks(&standin, oss);
+        assert_eq!(answer.status, 500);
+        assert_eq!(answer.error().0, "InternalServerError");
+        assert!(answer.header("x-log-requestid").is_some());
+        let answer = call(&standin, "GET", &shippers_path("app"), "", "");
+        assert_eq!(
+            (answer.status, answer.error().0.as_str()),
+            (403, "Unauthorized")
+        );
+    }
+    let answer = call(&standin, "GET", &shippers_path("edge"), "", "");
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.header("Content-Type"), Some("text/html"));
+    assert!(answer.header("x-log-requestid").is_none());
+
+    // The rest answers: the other shippers' tasks, the failing logstore's shippers, retries.
+    assert_eq!(listed(&list_tasks(&standin, odps)), pairs(&[("y", "fail")]));
+    assert_eq!(listed(&list_tasks(&standin, app)), pairs(&[("z", "fail")]));
+    let (shippers, _) = names(&standin, &shippers_path("web"), "", "shipper");
+    assert_eq!(shippers, strings(&["oss", "odps"]));
+    let (logstores, _) = names(&standin, "/logstores", "", "logstores");
+    assert_eq!(logstores, strings(&["web", "app", "edge"]));
+    assert_eq!(retry(&standin, oss, &["x"]).status, 200);
+    assert_eq!(standin.accepted_ids(), ["x"]);
 }

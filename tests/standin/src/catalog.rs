@@ -1,4 +1,4 @@
-//! The project's logstores and shippers: which exist, in the order added, each shipper with its own task history (the demo shippers sharing one), and ListLogStores and ListShipper answered from them.
+//! The project's logstores and shippers: which exist, in the order added, each shipper with its own task history (the demo shippers sharing one), what makes one of them fail (its task listing refused, its shipper listing refused, deleted once its tasks were listed), and ListLogStores and ListShipper answered from them.
 // Names are listed in the order they were added, as SLS lists them in its own order. Faults and
 // scripted replies come before any of this (sls.rs); what is here is the world as it stands.
 
@@ -26,13 +26,22 @@ pub(super) struct Catalog {
     /// `Builder::logstore`, `shipper`, `tasks` or `generated_tasks` was called: the demo world
     /// exists beside the shippers added with their own tasks.
     demo_asked: bool,
+    deleted_after_listing: Vec<(String, String)>,
+    listing_fails: Vec<(String, String, Refusal)>,
+    shipper_listing_fails: Vec<(String, Refusal)>,
 }
+
+/// An error answered whatever the request: `(status, errorCode)`, a proxy's HTML page when the
+/// code is empty.
+type Refusal = (u16, String);
 
 struct Store {
     name: String,
     shippers: Vec<Shipper>,
     /// Gets the demo shippers at build time.
     demo: bool,
+    /// Every ListShipper of it answers this.
+    listing_fails: Option<Refusal>,
 }
 
 /// A shipper as the world holds it.
@@ -40,6 +49,10 @@ pub(super) struct Shipper {
     name: String,
     /// Its tasks: an index into `Log::histories`.
     pub history: usize,
+    /// Gone once a page of its tasks has been served.
+    pub deleted_after_listing: bool,
+    /// Every GetShipperStatus of it answers this.
+    pub listing_fails: Option<Refusal>,
 }
 
 /// What a history starts with.
@@ -93,6 +106,7 @@ impl Catalog {
                     name: name.into(),
                     shippers: Vec::new(),
                     demo: false,
+                    listing_fails: None,
                 });
                 self.stores.len() - 1
             }
@@ -120,13 +134,29 @@ impl Catalog {
         self.store(name);
     }
 
+    pub fn delete_after_listing(&mut self, logstore: &str, shipper: &str) {
+        let target = (logstore.into(), shipper.into());
+        self.deleted_after_listing.push(target);
+    }
+
+    pub fn fail_listing(&mut self, logstore: &str, shipper: &str, status: u16, code: &str) {
+        let failing = (logstore.into(), shipper.into(), (status, code.into()));
+        self.listing_fails.push(failing);
+    }
+
+    pub fn fail_shipper_listing(&mut self, logstore: &str, status: u16, code: &str) {
+        let failing = (logstore.into(), (status, code.into()));
+        self.shipper_listing_fails.push(failing);
+    }
+
     /// The world as it starts: the demo logstores given their shippers (the demo world exists
-    /// when asked for, or when nothing else was set up), and each history's tasks, generated
-    /// ones made against `now` (unix seconds).
+    /// when asked for, or when nothing else was set up), the failure knobs set on what they
+    /// name, and each history's tasks, generated ones made against `now` (unix seconds).
     pub fn resolve(&mut self, now: i64) -> Vec<History> {
         if self.demo_asked || self.stores.is_empty() {
             self.add_demo_world();
         }
+        self.set_knobs();
         self.seed(DEMO_HISTORY);
         let seeds = std::mem::take(&mut self.seeds).into_iter();
         let history = |seed: Seed| {
@@ -140,6 +170,23 @@ impl Catalog {
             }
         };
         seeds.map(history).collect()
+    }
+
+    /// The failure knobs on the shippers and logstores they name, which must exist.
+    fn set_knobs(&mut self) {
+        for (logstore, shipper) in std::mem::take(&mut self.deleted_after_listing) {
+            self.knob_target(&logstore, &shipper).deleted_after_listing = true;
+        }
+        for (logstore, shipper, refusal) in std::mem::take(&mut self.listing_fails) {
+            self.knob_target(&logstore, &shipper).listing_fails = Some(refusal);
+        }
+        for (logstore, refusal) in std::mem::take(&mut self.shipper_listing_fails) {
+            let known = self.stores.iter_mut().find(|store| store.name == logstore);
+            let store = known.unwrap_or_else(|| {
+                panic!("shipper_listing_fails: no logstore {logstore} in this world")
+            });
+            store.listing_fails = Some(refusal);
+        }
     }
 
     /// The demo shippers (`DEMO_SHIPPER` unless `Builder::shipper` named others), sharing the
@@ -171,7 +218,17 @@ impl Catalog {
         }
     }
 
-    /// The shipper `logstore`/`shipper`.
+    /// The shipper a failure knob names.
+    fn knob_target(&mut self, logstore: &str, shipper: &str) -> &mut Shipper {
+        let store = self.stores.iter_mut().find(|store| store.name == logstore);
+        let shippers = store
+            .into_iter()
+            .flat_map(|store| store.shippers.iter_mut());
+        let found = shippers.into_iter().find(|s| s.name == shipper);
+        found.unwrap_or_else(|| panic!("no shipper {logstore}/{shipper} in this world to fail"))
+    }
+
+    /// The shipper `logstore`/`shipper`, deleted or not.
     pub fn shipper(&self, logstore: &str, shipper: &str) -> Option<&Shipper> {
         let store = self.stores.iter().find(|store| store.name == logstore)?;
         store.shippers.iter().find(|s| s.name == shipper)
@@ -183,12 +240,14 @@ impl Shipper {
         Shipper {
             name: name.into(),
             history,
+            deleted_after_listing: false,
+            listing_fails: None,
         }
     }
 }
 
 /// The shipper a RetryShipperTask or GetShipperStatus names, as SLS looks it up: 404
-/// `LogStoreNotExist`, then 400 `ShipperNotExist`.
+/// `LogStoreNotExist`, then 400 `ShipperNotExist` (a deleted shipper too).
 pub(super) fn find<'w>(
     shared: &'w Shared,
     logstore: &str,
@@ -200,7 +259,7 @@ pub(super) fn find<'w>(
         return Err(logstore_not_exist(logstore));
     };
     let found = store.shippers.iter().find(|s| s.name == shipper);
-    match found {
+    match found.filter(|found| !deleted(shared, logstore, found)) {
         Some(found) => Ok(found),
         None => Err(Reply::error(
             400,
@@ -208,6 +267,13 @@ pub(super) fn find<'w>(
             "Shipper does not exist.",
         )),
     }
+}
+
+/// Whether `shipper` of `logstore` was deleted (`Builder::shipper_deleted_after_listing`).
+fn deleted(shared: &Shared, logstore: &str, shipper: &Shipper) -> bool {
+    let log = shared.log();
+    log.deleted
+        .contains(&(logstore.into(), shipper.name.clone()))
 }
 
 fn logstore_not_exist(logstore: &str) -> Reply {
@@ -222,15 +288,24 @@ pub(super) fn list_logstores(shared: &Shared, request: &Request) -> Reply {
     names_page(shared, request, "logstores", &names)
 }
 
-/// ListShipper: `{"count", "total", "shipper"}`, the names in the order added; 404
-/// `LogStoreNotExist` for an unknown logstore.
-pub(super) fn list_shippers(shared: &Shared, request: &Request, logstore: &str) -> Reply {
+/// ListShipper: `{"count", "total", "shipper"}`, the names in the order added, deleted ones
+/// left out; 404 `LogStoreNotExist` for an unknown logstore.
+pub(super) fn list_shippers(
+    shared: &Shared,
+    request: &Request,
+    logstore: &str,
+    project: &str,
+) -> Reply {
     let stores = shared.world.catalog.stores.iter();
     let Some(store) = stores.into_iter().find(|store| store.name == logstore) else {
         return logstore_not_exist(logstore);
     };
+    if let Some((status, code)) = &store.listing_fails {
+        return shared.faults.error(*status, code, project);
+    }
     let shippers = store.shippers.iter();
-    let names: Vec<&str> = shippers.map(|shipper| shipper.name.as_str()).collect();
+    let kept = shippers.filter(|shipper| !deleted(shared, logstore, shipper));
+    let names: Vec<&str> = kept.map(|shipper| shipper.name.as_str()).collect();
     names_page(shared, request, "shipper", &names)
 }
 
@@ -247,8 +322,8 @@ fn names_page(shared: &Shared, request: &Request, key: &str, names: &[&str]) -> 
     Reply::json(200, &body)
 }
 
-/// Several logstores and shippers, each shipper with its own tasks: the world a sweep
-/// (ListLogStores, ListShipper, then each shipper's tasks) meets.
+/// Several logstores and shippers, each shipper with its own tasks, and what makes one of them
+/// fail: the world a sweep (ListLogStores, ListShipper, then each shipper's tasks) meets.
 impl Builder {
     /// The shipper `shipper` of the logstore `logstore` (each added if new, in the order first
     /// named), with `tasks` added to its own history: its task IDs, statuses and retries
@@ -287,6 +362,35 @@ impl Builder {
     /// asks (default 500).
     pub fn max_name_page(mut self, n: usize) -> Self {
         self.world.max_name_page = Some(n);
+        self
+    }
+
+    /// Once a page of its tasks has been served (a GetShipperStatus answered 200), the shipper
+    /// no longer exists: its RetryShipperTask and GetShipperStatus answer 400 `ShipperNotExist`
+    /// and ListShipper leaves it out. Its tasks stay readable with `StandIn::tasks_of`.
+    /// The shipper must exist (added before or after this call).
+    pub fn shipper_deleted_after_listing(mut self, logstore: &str, shipper: &str) -> Self {
+        self.world.catalog.delete_after_listing(logstore, shipper);
+        self
+    }
+
+    /// Every GetShipperStatus of that shipper answers `status` with `code` (an SLS error body
+    /// and `x-log-requestid`; a proxy's HTML page when `code` is empty), as `error_rate` words
+    /// it; its RetryShipperTask and the other shippers are unaffected. The shipper must exist.
+    pub fn listing_fails(mut self, logstore: &str, shipper: &str, status: u16, code: &str) -> Self {
+        self.world
+            .catalog
+            .fail_listing(logstore, shipper, status, code);
+        self
+    }
+
+    /// Every ListShipper of that logstore answers `status` with `code`, as `listing_fails`
+    /// says; its shippers still answer GetShipperStatus and RetryShipperTask. The logstore
+    /// must exist.
+    pub fn shipper_listing_fails(mut self, logstore: &str, status: u16, code: &str) -> Self {
+        self.world
+            .catalog
+            .fail_shipper_listing(logstore, status, code);
         self
     }
 }

@@ -74,7 +74,10 @@ impl Faults {
         total
     }
 
-    fn error(&self, status: u16, code: &str, project: &str) -> Reply {
+    /// `status` with `code` as SLS words it, or a proxy's HTML page when `code` is empty;
+    /// `Retry-After` on a 429 or 503 if `Builder::retry_after` asks. Also what a listing that
+    /// always fails answers (`Builder::listing_fails`, `shipper_listing_fails`).
+    pub fn error(&self, status: u16, code: &str, project: &str) -> Reply {
         let reply = if code.is_empty() {
             let page = format!(
                 "<html><body><h1>{status} {}</h1></body></html>",

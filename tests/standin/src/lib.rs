@@ -734,7 +734,7 @@ impl StandIn {
         self.tasks().into_iter().find(|task| task.id == id)
     }
 
-    /// Every task of `logstore`/`shipper`, as `tasks` says them.
+    /// Every task of `logstore`/`shipper` (deleted or not), as `tasks` says them.
     ///
     /// Panics when the world has no such shipper.
     pub fn tasks_of(&self, logstore: &str, shipper: &str) -> Vec<Task> {
@@ -923,6 +923,9 @@ struct Log {
     proxy_replies: VecDeque<Reply>,
     /// Each shipper's tasks, by `catalog::Shipper::history`.
     histories: Vec<catalog::History>,
+    /// `(logstore, shipper)` of the shippers deleted so far
+    /// (`Builder::shipper_deleted_after_listing`).
+    deleted: HashSet<(String, String)>,
     /// Tasks still to appear after the next GetShipperStatus page served.
     late_tasks: usize,
     /// ECS metadata tokens issued, with when each expires.

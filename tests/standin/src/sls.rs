@@ -257,7 +257,7 @@ fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) ->
     if let Some(reply) = scripted {
         return Outcome::instead(reply, "scripted");
     }
-    match processed(shared, request, now, call) {
+    match processed(shared, request, now, project, call) {
         Ok((reply, accepted)) => Outcome::plain(reply, accepted),
         Err(reply) => Outcome::plain(reply, None),
     }
@@ -289,13 +289,14 @@ fn processed(
     shared: &Shared,
     request: &Request,
     now: SystemTime,
+    project: &str,
     call: Call,
 ) -> Result<(Reply, Option<Accepted>), Reply> {
     let (logstore, shipper) = (call.logstore.unwrap_or(""), call.shipper.unwrap_or(""));
     let found = match call.api {
         Api::ListLogStores => return Ok((catalog::list_logstores(shared, request), None)),
         Api::ListShipper => {
-            let reply = catalog::list_shippers(shared, request, logstore);
+            let reply = catalog::list_shippers(shared, request, logstore, project);
             return Ok((reply, None));
         }
         Api::GetShipperStatus | Api::RetryShipperTask => catalog::find(shared, logstore, shipper)?,
@@ -305,7 +306,15 @@ fn processed(
         let history = found.history;
         return Ok((Reply::ok(), Some(Accepted { history, ids })));
     }
-    Ok((listing::answer(shared, request, now, found.history), None))
+    if let Some((status, code)) = &found.listing_fails {
+        return Err(shared.faults.error(*status, code, project));
+    }
+    let reply = listing::answer(shared, request, now, found.history);
+    if found.deleted_after_listing && reply.status == 200 {
+        let deleted = (logstore.to_string(), shipper.to_string());
+        shared.log().deleted.insert(deleted);
+    }
+    Ok((reply, None))
 }
 
 fn fail<T>(status: u16, code: &str, message: impl AsRef<str>) -> Result<T, Reply> {

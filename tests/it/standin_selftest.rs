@@ -1,4 +1,4 @@
-//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, its faults and measurements are what tests of a retrying, parallel client need; and (submodules) its task lifecycle after a retry, its credential routes, its HTTPS front and its proxies.
+//! Self-tests of the stand-in over raw TCP: its v1 and v4 verifiers accept the official SDKs' signatures, it refuses what SLS refuses, GetShipperStatus pages as the service documents them, its ECS metadata routes hand out working credentials, its faults and measurements are what tests of a retrying, parallel client need; and (submodules) its task lifecycle after a retry, its project of logstores and shippers for sweeps, its credential routes, its HTTPS front and its proxies.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -12,6 +12,7 @@ use serde_json::Value;
 mod lifecycle;
 mod proxy;
 mod sts;
+mod sweep;
 mod tls;
 
 use standin::{Builder, Reply, StandIn, Task, sls, v4};
@@ -156,9 +157,13 @@ fn retry_request_as(
 /// encode), signed at the server's time (so still after `StandIn::advance_clock`).
 fn list_request(standin: &StandIn, query: &str) -> Vec<u8> {
     let path = format!("/logstores/{DEMO_LOGSTORE}/shipper/{DEMO_SHIPPER}/tasks");
+    demo_request(standin, ("GET", &path, query), "")
+}
+
+/// `(method, path, query)` with `body`, signed as the demo account at the server's time.
+fn demo_request(standin: &StandIn, call: (&str, &str, &str), body: &str) -> Vec<u8> {
     let account = (DEMO_KEY_ID, DEMO_KEY_SECRET, None);
-    let date = standin.server_time();
-    signed_request(standin, account, ("GET", &path, query), "", date)
+    signed_request(standin, account, call, body, standin.server_time())
 }
 
 /// `(method, path, query)` with `body` (JSON when not empty), signed with signature v1 as `account`.

@@ -1,4 +1,4 @@
-//! Fault injection, deterministic by seed: which authenticated RetryShipperTask/GetShipperStatus requests get an SLS or proxy error, a dropped connection or no answer at all, and which SLS requests are delayed.
+//! Fault injection, deterministic by seed: which authenticated SLS API requests (RetryShipperTask, GetShipperStatus, ListLogStores, ListShipper) get an SLS or proxy error, a dropped connection or no answer at all, and which SLS requests are delayed.
 // The n-th SLS request received (any but the credential routes: STS, ECS metadata, credentials URI) draws two numbers from (seed, n),
 // one for its fault and one for its delay, so a seed replays the same sequence of decisions.
 // The fault is decided before the request is processed: a faulted request is never accepted.
@@ -74,7 +74,10 @@ impl Faults {
         total
     }
 
-    fn error(&self, status: u16, code: &str, project: &str) -> Reply {
+    /// `status` with `code` as SLS words it, or a proxy's HTML page when `code` is empty;
+    /// `Retry-After` on a 429 or 503 if `Builder::retry_after` asks. Also what a listing that
+    /// always fails answers (`Builder::listing_fails`, `shipper_listing_fails`).
+    pub fn error(&self, status: u16, code: &str, project: &str) -> Reply {
         let reply = if code.is_empty() {
             let page = format!(
                 "<html><body><h1>{status} {}</h1></body></html>",

@@ -1,6 +1,7 @@
-//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, lets retried tasks run and end if asked, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
+//! Loopback stand-in for SLS (and for the places temporary credentials come from: STS, the ECS metadata service, a credentials URI): a small HTTP/1.1 server, over plain TCP or TLS, that checks requests the way they would, plays a project of logstores and shippers each with its own tasks, lets retried tasks run and end if asked, injects faults deterministically by seed, and records what it received and how busy it was; and the networks between a client and it (HTTP CONNECT and SOCKS5 proxies); for the integration tests (`tests/it`), the throughput bench and `cargo run --example standin`.
 
 mod accounts;
+mod catalog;
 mod faults;
 mod http;
 mod lifecycle;
@@ -17,7 +18,7 @@ pub mod tls;
 mod uri;
 pub mod v4;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -26,6 +27,7 @@ use std::time::{Duration, SystemTime};
 
 pub use accounts::{ISSUED_SECRET_MARK, ISSUED_TOKEN_MARK, IssuedCredentials};
 pub use listing::Task;
+pub use sls::Api;
 pub use tls::TlsIdentity;
 
 pub const DEMO_PROJECT: &str = "demo-project";
@@ -49,21 +51,17 @@ pub const DEMO_ENV: [(&str, &str); 2] = [
 /// `-e <endpoint> -p demo-project -l demo-logstore -s demo-shipper`; e.g.
 /// `https://{DEMO_SLS_HOST}` behind a proxy.
 pub fn demo_target_at(endpoint: &str) -> Vec<String> {
-    target(endpoint, DEMO_SHIPPER)
+    target(endpoint, Some(DEMO_LOGSTORE), Some(DEMO_SHIPPER))
 }
 
-fn target(endpoint: &str, shipper: &str) -> Vec<String> {
-    let target = [
-        "-e",
-        endpoint,
-        "-p",
-        DEMO_PROJECT,
-        "-l",
-        DEMO_LOGSTORE,
-        "-s",
-        shipper,
-    ];
-    target.map(String::from).to_vec()
+/// `-e <endpoint> -p demo-project`, then `-l <logstore>` and `-s <shipper>` when given.
+fn target(endpoint: &str, logstore: Option<&str>, shipper: Option<&str>) -> Vec<String> {
+    let named = [("-l", logstore), ("-s", shipper)].into_iter();
+    let named = named.filter_map(|(flag, name)| Some([flag, name?]));
+    let target = [["-e", endpoint], ["-p", DEMO_PROJECT]]
+        .into_iter()
+        .chain(named);
+    target.flatten().map(String::from).collect()
 }
 
 /// A running stand-in on 127.0.0.1; dropping it stops the server and closes its connections.
@@ -108,9 +106,25 @@ pub struct Recorded {
 impl Recorded {
     /// The task ids in the body, when it is a RetryShipperTask request (whatever became of it).
     pub fn task_ids(&self) -> Vec<String> {
-        let retry = self.method == "PUT" && sls::shipper_tasks(&self.path).is_some();
+        let retry = self.api() == Some(Api::RetryShipperTask);
         let ids = retry.then(|| serde_json::from_slice::<Vec<String>>(&self.body).ok());
         ids.flatten().unwrap_or_default()
+    }
+
+    /// The SLS API it called, by its method and path (whatever became of it).
+    pub fn api(&self) -> Option<Api> {
+        sls::call(&self.method, &self.path).map(|call| call.api)
+    }
+
+    /// The logstore its path names, when it called an SLS API that names one (ListShipper,
+    /// GetShipperStatus, RetryShipperTask).
+    pub fn logstore(&self) -> Option<&str> {
+        sls::call(&self.method, &self.path).and_then(|call| call.logstore)
+    }
+
+    /// The shipper its path names, when it called GetShipperStatus or RetryShipperTask.
+    pub fn shipper(&self) -> Option<&str> {
+        sls::call(&self.method, &self.path).and_then(|call| call.shipper)
     }
 
     /// The query's parameters, then a form body's, decoded: what an STS request asked.
@@ -136,7 +150,7 @@ impl Recorded {
     }
 }
 
-/// A canned answer for the next authenticated RetryShipperTask or GetShipperStatus request (see `StandIn::push_reply`).
+/// A canned answer for the next authenticated SLS API request (see `StandIn::push_reply`).
 #[derive(Clone, Debug)]
 pub struct Reply {
     /// 0 when nothing is answered (`Reply::drop_connection`, a hang).
@@ -289,6 +303,12 @@ type Hook = Arc<dyn Fn(&Recorded) + Send + Sync>;
 
 /// Configures the world the stand-in serves; anything not added falls back to the demo defaults.
 ///
+/// The demo world is `DEMO_LOGSTORE` with `DEMO_SHIPPER` (or the logstores and shippers `logstore`
+/// and `shipper` name, every logstore with every shipper), all listing the same tasks (`tasks`).
+/// A project of several logstores and shippers, each shipper with its own tasks, is set up with
+/// `shipper_with_tasks` and its kin (catalog.rs), with which the demo world exists only if asked
+/// for; every project of the world has the same logstores and shippers.
+///
 /// By default a retry changes no task: RetryShipperTask accepts, and the listing goes on showing
 /// each task with the status and finish time it had, as a service that never updates would.
 /// `lifecycle` makes retried tasks run and end instead.
@@ -297,9 +317,6 @@ pub struct Builder {
     world: sls::World,
     port: u16,
     on_request: Option<Hook>,
-    tasks: Vec<Task>,
-    /// `(count, seed)` of each `generated_tasks`, generated at build time against the server clock.
-    generated: Vec<(usize, u64)>,
     faults: faults::Faults,
     /// (provider ARN, the token it holds)
     oidc_providers: Vec<(String, String)>,
@@ -312,13 +329,17 @@ impl Builder {
         self
     }
 
+    /// A logstore of the demo world: it has every demo shipper (`DEMO_SHIPPER` unless `shipper`
+    /// names others). Without this call the demo world has `DEMO_LOGSTORE`.
     pub fn logstore(mut self, name: &str) -> Self {
-        self.world.logstores.push(name.into());
+        self.world.catalog.add_demo_logstore(name);
         self
     }
 
+    /// A shipper every logstore of the demo world has (see `logstore`), all listing the demo
+    /// tasks (`tasks`, `generated_tasks`). Without this call the demo world has `DEMO_SHIPPER`.
     pub fn shipper(mut self, name: &str) -> Self {
-        self.world.shippers.push(name.into());
+        self.world.catalog.add_demo_shipper(name);
         self
     }
 
@@ -419,27 +440,30 @@ impl Builder {
     }
 
     /// The task lifecycle: each task ID of an accepted RetryShipperTask batch is retried at that
-    /// moment (server clock) and is listed `running` (taskFinishTime 0, empty taskMessage) until
-    /// `after` has passed since its latest retry, then `success` with an empty taskMessage and
-    /// taskFinishTime the retry time + `after` (unix seconds), unless `fails_again` or
-    /// `stays_running` says otherwise. With `after` zero the first listing after the retry shows
-    /// the end. An ID the stand-in does not hold becomes a task created an hour before its retry.
+    /// moment (server clock), among the tasks of the shipper the request named, and is listed
+    /// `running` (taskFinishTime 0, empty taskMessage) until `after` has passed since its latest
+    /// retry, then `success` with an empty taskMessage and taskFinishTime the retry time + `after`
+    /// (unix seconds), unless `fails_again` or `stays_running` says otherwise. With `after` zero
+    /// the first listing after the retry shows the end. An ID the shipper does not hold becomes a
+    /// task created an hour before its retry.
     /// Without this call a retry changes no task.
     pub fn lifecycle(mut self, after: Duration) -> Self {
         self.world.lifecycle.after = Some(after);
         self
     }
 
-    /// With `lifecycle`: the task `id` ends `fail` with `message` as its taskMessage. A later
-    /// `fails_again` or `stays_running` for the same ID replaces this one.
+    /// With `lifecycle`: the task `id` (under whichever shipper it is retried) ends `fail` with
+    /// `message` as its taskMessage. A later `fails_again` or `stays_running` for the same ID
+    /// replaces this one.
     pub fn fails_again(mut self, id: &str, message: &str) -> Self {
         let end = lifecycle::End::Fail(message.into());
         self.world.lifecycle.ends.insert(id.into(), end);
         self
     }
 
-    /// With `lifecycle`: the task `id` stays `running` for ever once retried. A later
-    /// `fails_again` or `stays_running` for the same ID replaces this one.
+    /// With `lifecycle`: the task `id` (under whichever shipper it is retried) stays `running`
+    /// for ever once retried. A later `fails_again` or `stays_running` for the same ID replaces
+    /// this one.
     pub fn stays_running(mut self, id: &str) -> Self {
         let end = lifecycle::End::Never;
         self.world.lifecycle.ends.insert(id.into(), end);
@@ -453,9 +477,10 @@ impl Builder {
         self
     }
 
-    /// Add these tasks to the shipper's (every shipper of the world lists the same tasks).
+    /// Add these tasks to the demo shipper's (every shipper of the demo world, see `logstore`
+    /// and `shipper`, lists the same tasks). `shipper_with_tasks` gives a shipper tasks of its own.
     pub fn tasks(mut self, tasks: Vec<Task>) -> Self {
-        self.tasks.extend(tasks);
+        self.world.catalog.demo_seed().tasks.extend(tasks);
         self
     }
 
@@ -464,7 +489,7 @@ impl Builder {
     /// the 48-hour window), about 20% `fail` (with a `write oss failed: ...` message), 10% `running`
     /// (finish time 0), the rest `success`.
     pub fn generated_tasks(mut self, count: usize, seed: u64) -> Self {
-        self.generated.push((count, seed));
+        self.world.catalog.demo_seed().generated.push((count, seed));
         self
     }
 
@@ -474,8 +499,9 @@ impl Builder {
         self
     }
 
-    /// Once the first GetShipperStatus page has been served (a 200), `n` new tasks appear, alternately
-    /// `fail` and `success`, created a second before the server clock: `total` moves between pages.
+    /// Once the first GetShipperStatus page has been served (a 200), `n` new tasks appear among the
+    /// listed shipper's tasks, alternately `fail` and `success`, created a second before the server
+    /// clock: `total` moves between pages.
     pub fn new_tasks_during_listing(mut self, n: usize) -> Self {
         self.world.late_tasks = n;
         self
@@ -500,8 +526,9 @@ impl Builder {
         self
     }
 
-    /// With probability `rate`, an authenticated RetryShipperTask or GetShipperStatus request is
-    /// answered with this error instead of being processed (nothing accepted): an SLS error body
+    /// With probability `rate`, an authenticated SLS API request (RetryShipperTask, GetShipperStatus,
+    /// ListLogStores, ListShipper) is answered with this error instead of being processed (nothing
+    /// accepted): an SLS error body
     /// with `x-log-requestid`, or, when `code` is empty, a proxy's HTML page
     /// (`<html><body><h1>502 Bad Gateway</h1></body></html>`) without one. Faults are drawn after
     /// the signature and Date checks and before the scripted replies. Several calls add up; one draw
@@ -519,7 +546,7 @@ impl Builder {
         self
     }
 
-    /// With probability `rate`, an authenticated RetryShipperTask or GetShipperStatus request is read
+    /// With probability `rate`, an authenticated SLS API request (as `error_rate` says) is read
     /// whole, then its connection closed without an answer and without processing it (nothing accepted).
     /// Recorded with status 0.
     pub fn drop_rate(mut self, rate: f64) -> Self {
@@ -542,7 +569,7 @@ impl Builder {
         self
     }
 
-    /// Authenticated RetryShipperTask and GetShipperStatus requests are read and never answered nor
+    /// Authenticated SLS API requests (as `error_rate` says) are read and never answered nor
     /// processed (recorded with status 0); dropping the stand-in closes their connections.
     pub fn hang(mut self) -> Self {
         self.faults.hang = true;
@@ -578,12 +605,8 @@ impl Builder {
         );
         self.world.fill_defaults();
         let now = listing::unix_secs(self.world.now());
-        let mut tasks = self.tasks;
-        for (count, seed) in self.generated {
-            tasks.extend(listing::generate(count, seed, now));
-        }
         let log = Log {
-            tasks,
+            histories: self.world.catalog.resolve(now),
             late_tasks: self.world.late_tasks,
             oidc_providers: self.oidc_providers,
             ..Log::default()
@@ -648,7 +671,22 @@ impl StandIn {
 
     /// The demo target with another shipper (an unknown one meets ShipperNotExist).
     pub fn target_with_shipper(&self, shipper: &str) -> Vec<String> {
-        target(&self.endpoint(), shipper)
+        self.shipper_target(DEMO_LOGSTORE, shipper)
+    }
+
+    /// `-e <endpoint> -p demo-project -l <logstore> -s <shipper>`: one shipper of any logstore.
+    pub fn shipper_target(&self, logstore: &str, shipper: &str) -> Vec<String> {
+        target(&self.endpoint(), Some(logstore), Some(shipper))
+    }
+
+    /// `-e <endpoint> -p demo-project -l <logstore>`: a sweep of every shipper of `logstore`.
+    pub fn logstore_target(&self, logstore: &str) -> Vec<String> {
+        target(&self.endpoint(), Some(logstore), None)
+    }
+
+    /// `-e <endpoint> -p demo-project`: a sweep of every shipper of every logstore.
+    pub fn project_target(&self) -> Vec<String> {
+        target(&self.endpoint(), None, None)
     }
 
     pub fn port(&self) -> u16 {
@@ -664,23 +702,60 @@ impl StandIn {
         self.accepted().concat()
     }
 
+    /// `(logstore, shipper, id)` of every task id accepted, in arrival order: the shipper is the
+    /// one the accepting request's path named.
+    pub fn accepted_by_shipper(&self) -> Vec<(String, String, String)> {
+        let mut accepted = Vec::new();
+        for request in self.requests_of(Api::RetryShipperTask) {
+            let logstore = request.logstore().unwrap_or_default();
+            let shipper = request.shipper().unwrap_or_default();
+            for id in &request.accepted_ids {
+                accepted.push((logstore.to_string(), shipper.to_string(), id.clone()));
+            }
+        }
+        accepted
+    }
+
     /// Every well-formed request received (malformed ones are answered 400 but not recorded), faulted
     /// ones included: status 0 when the connection was dropped or left hanging.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.log().requests.clone()
     }
 
-    /// Every task the stand-in holds, as a listing would show it now (see `Builder::lifecycle`),
-    /// those that appeared during a listing or with a retry included.
+    /// Every task of the demo shipper (shared by the demo world's shippers, see
+    /// `Builder::logstore`), as a listing would show it now (see `Builder::lifecycle`), those that
+    /// appeared during a listing or with a retry included.
     pub fn tasks(&self) -> Vec<Task> {
-        let (log, now) = (self.shared.log(), self.server_time());
-        let listed = self.shared.world.lifecycle.listed(&log, now).into_iter();
-        listed.map(|task| task.into_owned()).collect()
+        self.history(catalog::DEMO_HISTORY)
     }
 
-    /// The task `id` as a listing would show it now, if the stand-in holds it.
+    /// The demo shipper's task `id` as a listing would show it now, if it holds it.
     pub fn task(&self, id: &str) -> Option<Task> {
         self.tasks().into_iter().find(|task| task.id == id)
+    }
+
+    /// Every task of `logstore`/`shipper` (deleted or not), as `tasks` says them.
+    ///
+    /// Panics when the world has no such shipper.
+    pub fn tasks_of(&self, logstore: &str, shipper: &str) -> Vec<Task> {
+        let catalog = &self.shared.world.catalog;
+        let found = catalog.shipper(logstore, shipper);
+        let found =
+            found.unwrap_or_else(|| panic!("no shipper {logstore}/{shipper} in this world"));
+        self.history(found.history)
+    }
+
+    /// The task `id` of `logstore`/`shipper` as a listing would show it now, if it holds it.
+    pub fn task_of(&self, logstore: &str, shipper: &str, id: &str) -> Option<Task> {
+        let mut tasks = self.tasks_of(logstore, shipper).into_iter();
+        tasks.find(|task| task.id == id)
+    }
+
+    fn history(&self, history: usize) -> Vec<Task> {
+        let (log, now) = (self.shared.log(), self.server_time());
+        let lifecycle = &self.shared.world.lifecycle;
+        let listed = lifecycle.listed(&log.histories[history], now).into_iter();
+        listed.map(|task| task.into_owned()).collect()
     }
 
     /// The stand-in's clock: the system clock plus `Builder::clock_skew_secs`, plus what
@@ -756,9 +831,15 @@ impl StandIn {
 
     /// The GetShipperStatus requests received (one per page), whatever became of them.
     pub fn listing_requests(&self) -> Vec<Recorded> {
+        self.requests_of(Api::GetShipperStatus)
+    }
+
+    /// The requests received that called `api` (e.g. one per page of a listing), whatever became
+    /// of them.
+    pub fn requests_of(&self, api: Api) -> Vec<Recorded> {
         let log = self.shared.log();
-        let listing = |r: &&Recorded| r.method == "GET" && sls::shipper_tasks(&r.path).is_some();
-        log.requests.iter().filter(listing).cloned().collect()
+        let calling = |r: &&Recorded| r.api() == Some(api);
+        log.requests.iter().filter(calling).cloned().collect()
     }
 
     /// The STS requests received (`endpoint()` is STS too, at `/`), whatever became of them.
@@ -796,9 +877,9 @@ impl StandIn {
         self.shared.log().uri_replies.push_back(reply);
     }
 
-    /// Queue a canned answer. Each authenticated RetryShipperTask or GetShipperStatus request that no
-    /// injected fault took takes the oldest one instead of its own answer (before its logstore and
-    /// shipper are looked up).
+    /// Queue a canned answer. Each authenticated SLS API request (RetryShipperTask, GetShipperStatus,
+    /// ListLogStores, ListShipper) that no injected fault took takes the oldest one instead of its
+    /// own answer (before its logstore and shipper are looked up).
     pub fn push_reply(&self, reply: Reply) {
         self.shared.log().replies.push_back(reply);
     }
@@ -840,9 +921,11 @@ struct Log {
     replies: VecDeque<Reply>,
     /// Answers given before any check (`StandIn::push_proxy_reply`).
     proxy_replies: VecDeque<Reply>,
-    tasks: Vec<Task>,
-    /// When each task was last retried, by the server clock (`Builder::lifecycle` only).
-    retries: HashMap<String, SystemTime>,
+    /// Each shipper's tasks, by `catalog::Shipper::history`.
+    histories: Vec<catalog::History>,
+    /// `(logstore, shipper)` of the shippers deleted so far
+    /// (`Builder::shipper_deleted_after_listing`).
+    deleted: HashSet<(String, String)>,
     /// Tasks still to appear after the next GetShipperStatus page served.
     late_tasks: usize,
     /// ECS metadata tokens issued, with when each expires.

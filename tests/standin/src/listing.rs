@@ -1,4 +1,4 @@
-//! GetShipperStatus as the stand-in answers it: the tasks it holds, deterministic generated sets, the query's checks, and pages.
+//! GetShipperStatus as the stand-in answers it: a shipper's tasks, deterministic generated sets, the query's checks, and pages (their `offset` and `size` shared with the name listings).
 // Where SLS documents nothing the choices are ours: newest first (then by id), pages never longer than
 // `max_page`, an empty parameter counts as absent, and `from` is refused when it is even one second
 // older than 48 hours before the server clock, so a client must keep its window inside.
@@ -144,9 +144,10 @@ struct Query {
     size: usize,
 }
 
-/// GetShipperStatus's answer, once the logstore and shipper are known to exist. The first page served
-/// (a 200) lets the world's late tasks appear.
-pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Reply {
+/// GetShipperStatus's answer from the history `history`, once the logstore and shipper are known
+/// to exist. The first page served (a 200) lets the world's late tasks appear in the history it
+/// listed.
+pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime, history: usize) -> Reply {
     let query = match parse_query(&request.query, unix_secs(now)) {
         Ok(query) => query,
         Err(reply) => return reply,
@@ -154,7 +155,7 @@ pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Rep
     let page_limit = query.size.min(shared.world.max_page.unwrap_or(MAX_SIZE));
     let mut log = shared.log();
     let body = {
-        let listed = shared.world.lifecycle.listed(&log, now);
+        let listed = shared.world.lifecycle.listed(&log.histories[history], now);
         let window: Vec<&Task> = (listed.iter())
             .map(|task| task.as_ref())
             .filter(|task| (query.from..query.to).contains(&task.create_time))
@@ -185,20 +186,15 @@ pub(super) fn answer(shared: &Shared, request: &Request, now: SystemTime) -> Rep
         })
     };
     let late = std::mem::take(&mut log.late_tasks);
-    log.tasks.extend(late_tasks(late, unix_secs(now)));
+    log.histories[history]
+        .tasks
+        .extend(late_tasks(late, unix_secs(now)));
     Reply::json(200, &body)
 }
 
 fn parse_query(query: &str, now: i64) -> Result<Query, Reply> {
     let pairs = query_pairs(query);
-    let param = |key: &str| {
-        let value = pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str());
-        value.filter(|v| !v.is_empty())
-    };
-    let time = |key: &str| match param(key) {
+    let time = |key: &str| match param(&pairs, key) {
         None => invalid(format!("Parameter {key} is required: unix seconds.")),
         Some(v) => v
             .parse::<i64>()
@@ -214,7 +210,7 @@ fn parse_query(query: &str, now: i64) -> Result<Query, Reply> {
              only the last 48 hours can be queried."
         ));
     }
-    let status = match param("status") {
+    let status = match param(&pairs, "status") {
         None => None,
         Some(s @ ("running" | "success" | "fail")) => Some(s.to_string()),
         Some(s) => {
@@ -222,16 +218,7 @@ fn parse_query(query: &str, now: i64) -> Result<Query, Reply> {
             return invalid(message);
         }
     };
-    let offset = match param("offset").map(str::parse::<usize>) {
-        None => 0,
-        Some(Ok(offset)) => offset,
-        Some(Err(_)) => return invalid("Parameter offset is not a non-negative integer."),
-    };
-    let size = match param("size").map(str::parse::<usize>) {
-        None => DEFAULT_SIZE,
-        Some(Ok(size)) if (1..=MAX_SIZE).contains(&size) => size,
-        Some(_) => return invalid("Parameter size must be an integer from 1 to 500."),
-    };
+    let (offset, size) = page_params(&pairs)?;
     Ok(Query {
         from,
         to,
@@ -239,6 +226,31 @@ fn parse_query(query: &str, now: i64) -> Result<Query, Reply> {
         offset,
         size,
     })
+}
+
+/// `offset` (default 0) and `size` (default 100, from 1 to 500) of a paged listing: GetShipperStatus,
+/// ListLogStores, ListShipper.
+pub(super) fn page_params(pairs: &[(String, String)]) -> Result<(usize, usize), Reply> {
+    let offset = match param(pairs, "offset").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => return invalid("Parameter offset is not a non-negative integer."),
+    };
+    let size = match param(pairs, "size").map(str::parse::<usize>) {
+        None => DEFAULT_SIZE,
+        Some(Ok(size)) if (1..=MAX_SIZE).contains(&size) => size,
+        Some(_) => return invalid("Parameter size must be an integer from 1 to 500."),
+    };
+    Ok((offset, size))
+}
+
+/// The first value of `key`; an empty one counts as absent.
+fn param<'p>(pairs: &'p [(String, String)], key: &str) -> Option<&'p str> {
+    let value = pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str());
+    value.filter(|v| !v.is_empty())
 }
 
 fn invalid<T>(message: impl AsRef<str>) -> Result<T, Reply> {

@@ -1,4 +1,4 @@
-//! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and RetryShipperTask or GetShipperStatus (listing.rs); `/latest/` goes to the ECS metadata routes, `/` to STS (sts.rs), `/credentials-uri` to the credentials URI (uri.rs).
+//! What the stand-in does with a request, as SLS would: a proxy's reply if one is queued, else project, signature (v1 here, v4 in v4.rs), body digest, date, then injected faults (faults.rs), scripted replies, and the API the path names: ListLogStores or ListShipper (catalog.rs), GetShipperStatus (listing.rs) or RetryShipperTask of one shipper; `/latest/` goes to the ECS metadata routes, `/` to STS (sts.rs), `/credentials-uri` to the credentials URI (uri.rs).
 // The v1 check is written here from the service's documentation, apart from src/sign, so it is an
 // independent witness; standin_selftest::official_sdk_vectors_verify (tests/it) ties it to the
 // official SDK's own signatures.
@@ -13,8 +13,10 @@ use percent_encoding::percent_decode_str;
 
 use super::faults::Draw;
 use super::http::{Request, Response, Wire};
-use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_LOGSTORE, DEMO_PROJECT, DEMO_REGION, DEMO_SHIPPER};
-use super::{Recorded, Reply, Shared, accounts, lifecycle, listing, metadata, sts, uri, v4};
+use super::{DEMO_KEY_ID, DEMO_KEY_SECRET, DEMO_PROJECT, DEMO_REGION};
+use super::{
+    Recorded, Reply, Shared, accounts, catalog, lifecycle, listing, metadata, sts, uri, v4,
+};
 
 /// How far the request's Date may be from the server clock before SLS refuses it.
 const DATE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -25,8 +27,8 @@ const MAX_IDS: usize = 10;
 #[derive(Default)]
 pub(super) struct World {
     pub projects: Vec<String>,
-    pub logstores: Vec<String>,
-    pub shippers: Vec<String>,
+    /// Every project has these logstores and shippers.
+    pub catalog: catalog::Catalog,
     /// (AccessKeyId, AccessKeySecret, STS token)
     pub accounts: Vec<(String, String, Option<String>)>,
     pub region: String,
@@ -45,6 +47,8 @@ pub(super) struct World {
     pub request_time_code: String,
     /// The longest GetShipperStatus page; `None` is `listing::MAX_SIZE`.
     pub max_page: Option<usize>,
+    /// The longest ListLogStores or ListShipper page; `None` is `listing::MAX_SIZE`.
+    pub max_name_page: Option<usize>,
     /// How many tasks appear once the first GetShipperStatus page has been served.
     pub late_tasks: usize,
     /// GetShipperStatus claims this `total`, whatever it holds.
@@ -56,15 +60,11 @@ pub(super) struct World {
 }
 
 impl World {
+    /// The demo project, account, region and refusal code where none was given (the catalog
+    /// fills its own, `Catalog::resolve`).
     pub fn fill_defaults(&mut self) {
-        for (names, default) in [
-            (&mut self.projects, DEMO_PROJECT),
-            (&mut self.logstores, DEMO_LOGSTORE),
-            (&mut self.shippers, DEMO_SHIPPER),
-        ] {
-            if names.is_empty() {
-                names.push(default.into());
-            }
+        if self.projects.is_empty() {
+            self.projects.push(DEMO_PROJECT.into());
         }
         if self.accounts.is_empty() {
             let demo = (DEMO_KEY_ID.into(), DEMO_KEY_SECRET.into(), None);
@@ -153,7 +153,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         status: reply.status,
         error_code: reply.error_code.clone(),
         request_id: request_id.clone(),
-        accepted_ids: accepted.clone().unwrap_or_default(),
+        accepted_ids: (accepted.as_ref()).map_or_else(Vec::new, |a| a.ids.clone()),
         signature_version: signature_version(request),
         fault,
         received: request.received,
@@ -161,10 +161,11 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     };
     {
         let mut log = shared.log();
-        if let Some(ids) = &accepted {
-            shared.world.lifecycle.retried(&mut log, ids, now);
+        if let Some(Accepted { history, ids }) = accepted {
+            let lifecycle = &shared.world.lifecycle;
+            lifecycle.retried(&mut log.histories[history], &ids, now);
+            log.accepted.push(ids);
         }
-        log.accepted.extend(accepted);
         log.requests.push(recorded.clone());
     }
     if let Some(hook) = &shared.on_request {
@@ -209,14 +210,19 @@ pub(super) fn reject_malformed(shared: &Shared, reply: &Reply) -> Response {
 /// How an SLS request ended.
 struct Outcome {
     reply: Reply,
-    /// The task ids of a successful RetryShipperTask.
-    accepted: Option<Vec<String>>,
+    accepted: Option<Accepted>,
     /// `Recorded::fault`, when an injected fault or a scripted reply gave the answer.
     fault: Option<String>,
 }
 
+/// The task ids of a successful RetryShipperTask, and the history of the shipper it named.
+struct Accepted {
+    history: usize,
+    ids: Vec<String>,
+}
+
 impl Outcome {
-    fn plain(reply: Reply, accepted: Option<Vec<String>>) -> Outcome {
+    fn plain(reply: Reply, accepted: Option<Accepted>) -> Outcome {
         Outcome {
             reply,
             accepted,
@@ -240,8 +246,8 @@ fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) ->
     if let Some(reply) = proxied {
         return Outcome::instead(reply, "proxied");
     }
-    let (project, logstore, shipper) = match route(shared, request, now) {
-        Ok(target) => target,
+    let (project, call) = match route(shared, request, now) {
+        Ok(routed) => routed,
         Err(reply) => return Outcome::plain(reply, None),
     };
     if let Some(reply) = shared.faults.injected(draw, project) {
@@ -251,53 +257,64 @@ fn dispatch(shared: &Shared, request: &Request, now: SystemTime, draw: &Draw) ->
     if let Some(reply) = scripted {
         return Outcome::instead(reply, "scripted");
     }
-    match processed(shared, request, now, (logstore, shipper)) {
+    match processed(shared, request, now, project, call) {
         Ok((reply, accepted)) => Outcome::plain(reply, accepted),
         Err(reply) => Outcome::plain(reply, None),
     }
 }
 
-/// `(project, logstore, shipper)` of a request that passed the project, signature, body and Date
-/// checks and names a shipper's tasks with PUT or GET.
+/// The project and API call of a request that passed the project, signature, body and Date
+/// checks and names an API the stand-in serves.
 fn route<'r>(
     shared: &Shared,
     request: &'r Request,
     now: SystemTime,
-) -> Result<(&'r str, &'r str, &'r str), Reply> {
+) -> Result<(&'r str, Call<'r>), Reply> {
     let world = &shared.world;
     let project = check_project(world, request)?;
     let version = authenticate(shared, request, now)?;
     check_body(request, version)?;
     check_date(world, request, version, now)?;
     let (method, path) = (request.method.as_str(), &request.path);
-    let route = shipper_tasks(path).filter(|_| method == "PUT" || method == "GET");
-    let Some((logstore, shipper)) = route else {
+    let Some(call) = call(method, path) else {
         // SLS documents no code for an unknown API; this one is our choice.
         return fail(404, "NotFound", format!("No API at {method} {path}."));
     };
-    Ok((project, logstore, shipper))
+    Ok((project, call))
 }
 
-/// What SLS does with an authenticated request to the shipper's tasks.
+/// What SLS does with an authenticated request: the name listings, or the shipper's tasks once
+/// its logstore and the shipper are known to exist.
 fn processed(
     shared: &Shared,
     request: &Request,
     now: SystemTime,
-    (logstore, shipper): (&str, &str),
-) -> Result<(Reply, Option<Vec<String>>), Reply> {
-    let world = &shared.world;
-    let method = request.method.as_str();
-    if !world.logstores.iter().any(|l| l == logstore) {
-        let message = format!("Logstore {logstore} does not exist.");
-        return fail(404, "LogStoreNotExist", message);
+    project: &str,
+    call: Call,
+) -> Result<(Reply, Option<Accepted>), Reply> {
+    let (logstore, shipper) = (call.logstore.unwrap_or(""), call.shipper.unwrap_or(""));
+    let found = match call.api {
+        Api::ListLogStores => return Ok((catalog::list_logstores(shared, request), None)),
+        Api::ListShipper => {
+            let reply = catalog::list_shippers(shared, request, logstore, project);
+            return Ok((reply, None));
+        }
+        Api::GetShipperStatus | Api::RetryShipperTask => catalog::find(shared, logstore, shipper)?,
+    };
+    if call.api == Api::RetryShipperTask {
+        let ids = task_ids(&request.body)?;
+        let history = found.history;
+        return Ok((Reply::ok(), Some(Accepted { history, ids })));
     }
-    if !world.shippers.iter().any(|s| s == shipper) {
-        return fail(400, "ShipperNotExist", "Shipper does not exist.");
+    if let Some((status, code)) = &found.listing_fails {
+        return Err(shared.faults.error(*status, code, project));
     }
-    if method == "GET" {
-        return Ok((listing::answer(shared, request, now), None));
+    let reply = listing::answer(shared, request, now, found.history);
+    if found.deleted_after_listing && reply.status == 200 {
+        let deleted = (logstore.to_string(), shipper.to_string());
+        shared.log().deleted.insert(deleted);
     }
-    Ok((Reply::ok(), Some(task_ids(&request.body)?)))
+    Ok((reply, None))
 }
 
 fn fail<T>(status: u16, code: &str, message: impl AsRef<str>) -> Result<T, Reply> {
@@ -528,12 +545,56 @@ fn request_date(request: &Request) -> Option<&str> {
     date.or_else(|| request.header("x-log-date"))
 }
 
+/// The SLS APIs the stand-in serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// `GET /logstores`
+    ListLogStores,
+    /// `GET /logstores/{logstore}/shipper`
+    ListShipper,
+    /// `GET /logstores/{logstore}/shipper/{shipper}/tasks`
+    GetShipperStatus,
+    /// `PUT /logstores/{logstore}/shipper/{shipper}/tasks`
+    RetryShipperTask,
+}
+
+/// A request's API, and the logstore and shipper its path names.
+pub(super) struct Call<'p> {
+    pub api: Api,
+    pub logstore: Option<&'p str>,
+    pub shipper: Option<&'p str>,
+}
+
+/// The API `method` and `path` call, if the stand-in serves it.
+pub(super) fn call<'p>(method: &str, path: &'p str) -> Option<Call<'p>> {
+    let (api, logstore, shipper) = match (method, shipper_tasks(path)) {
+        ("GET", Some((l, s))) => (Api::GetShipperStatus, Some(l), Some(s)),
+        ("PUT", Some((l, s))) => (Api::RetryShipperTask, Some(l), Some(s)),
+        (_, Some(_)) => return None,
+        ("GET", None) if path == "/logstores" => (Api::ListLogStores, None, None),
+        ("GET", None) => {
+            let logstore = path.strip_prefix("/logstores/")?.strip_suffix("/shipper")?;
+            (plain_name(logstore)).then_some((Api::ListShipper, Some(logstore), None))?
+        }
+        _ => return None,
+    };
+    Some(Call {
+        api,
+        logstore,
+        shipper,
+    })
+}
+
 /// `(logstore, shipper)` for `/logstores/{logstore}/shipper/{shipper}/tasks`.
-pub(super) fn shipper_tasks(path: &str) -> Option<(&str, &str)> {
+fn shipper_tasks(path: &str) -> Option<(&str, &str)> {
     let inner = path.strip_prefix("/logstores/")?.strip_suffix("/tasks")?;
     let (logstore, shipper) = inner.split_once("/shipper/")?;
-    let plain = |name: &str| !name.is_empty() && !name.contains('/');
-    (plain(logstore) && plain(shipper)).then_some((logstore, shipper))
+    (plain_name(logstore) && plain_name(shipper)).then_some((logstore, shipper))
+}
+
+/// One path segment.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/')
 }
 
 fn task_ids(body: &[u8]) -> Result<Vec<String>, Reply> {

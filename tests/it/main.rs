@@ -16,4 +16,5 @@ mod properties;
 mod robustness;
 mod standin_selftest;
 mod sts;
+mod sweep;
 mod wait;

@@ -87,7 +87,8 @@ impl Run {
     }
 }
 
-/// JSON Lines: every ID in exactly one batch line; the summary's counts are the batch lines'.
+/// JSON Lines: every ID in exactly one batch line of its shipper (the same ID under two shippers
+/// is two tasks); the summary's counts are the batch lines'.
 fn audit_json(lines: &[Value], summary: &Value) {
     let batches: Vec<&Value> = lines.iter().filter(|l| l["type"] == "batch").collect();
     let mut seen = HashSet::new();
@@ -96,10 +97,12 @@ fn audit_json(lines: &[Value], summary: &Value) {
     for batch in &batches {
         let batch_ids = batch["ids"].as_array().expect("a batch names its ids");
         for id in batch_ids {
-            assert!(
-                seen.insert(id.to_string()),
-                "{id} in two batches: {lines:?}"
+            let task = (
+                batch["logstore"].to_string(),
+                batch["shipper"].to_string(),
+                id.to_string(),
             );
+            assert!(seen.insert(task), "{id} in two batches: {lines:?}");
         }
         ids += batch_ids.len();
         let status = batch["status"].as_str().unwrap().to_string();
@@ -118,7 +121,8 @@ fn audit_json(lines: &[Value], summary: &Value) {
     }
 }
 
-/// Text: `retried A of N task ids in B batches` follows B batch lines holding N IDs.
+/// Text: `retried A of N task ids in B batches` follows B batch lines holding N IDs (`batch 3/9
+/// [logstore/shipper]  10 ids ...`: the count is the word before `ids`).
 fn audit_text(stdout: &str, summary: &str) {
     let numbers: Vec<usize> = summary
         .split(|c: char| !c.is_ascii_digit())
@@ -127,16 +131,15 @@ fn audit_text(stdout: &str, summary: &str) {
     let (ids, batches) = (numbers[1], numbers[2]);
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("batch ")).collect();
     assert_eq!(lines.len(), batches, "{stdout}");
-    let in_lines: usize = lines
-        .iter()
-        .map(|l| {
-            l.split_whitespace()
-                .nth(2)
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum();
+    let count = |line: &str| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words
+            .iter()
+            .position(|w| *w == "ids" || *w == "ids:")
+            .unwrap();
+        words[at - 1].parse::<usize>().unwrap()
+    };
+    let in_lines: usize = lines.iter().map(|l| count(l)).sum();
     assert_eq!(in_lines, ids, "{stdout}");
 }
 

@@ -4,11 +4,12 @@
 //! every request would meet (the sweep stops); `--list` in both formats; `--jobs` across
 //! shippers; `--wait`, `--dry-run`; the usage errors.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use standin::{Api, Builder, DEMO_ENV, StandIn, Task};
 
-use crate::harness::{Home, Run, assert_contains, now, run};
+use crate::harness::{Background, Home, Run, assert_contains, now, run};
 
 /// `n` failed tasks `{prefix}-01`... created in the last hour.
 fn failed(prefix: &str, n: usize) -> Vec<Task> {
@@ -330,4 +331,29 @@ fn what_a_sweep_cannot_do_is_a_usage_error() {
         assert_contains(&r.stderr, says);
     }
     assert!(standin.requests().is_empty());
+}
+
+#[test]
+fn a_signal_while_discovering_ends_the_sweep_at_once() {
+    let standin = project(|b| b.max_name_page(1).delay(Duration::from_millis(300)));
+    let home = Home::new();
+    let mut cmd = home.command();
+    cmd.envs(DEMO_ENV)
+        .args(standin.project_target())
+        .args(["--failed", "-v"]);
+    let run = Background::spawn(&mut cmd, Stdio::null());
+    run.wait_for_stderr("GET http");
+    run.signal("-TERM");
+    let r = run.finish();
+    assert_eq!(r.code, 143, "{}", r.stderr);
+    assert_contains(
+        &r.stderr,
+        "interrupted by SIGTERM while listing the project's logstores and shippers; nothing was \
+         retried",
+    );
+    assert!(standin.requests_of(Api::RetryShipperTask).is_empty());
+    assert!(
+        standin.requests().len() <= 3,
+        "the sweep went on after the signal"
+    );
 }

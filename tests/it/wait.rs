@@ -32,6 +32,21 @@ fn results(lines: &[Value]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// (id, result) of each `task_result` line.
+fn verdicts(lines: &[Value]) -> Vec<(String, String)> {
+    let results = results(lines).into_iter();
+    results.map(|(id, result, _)| (id, result)).collect()
+}
+
+/// The line types of a one-batch `--wait --json` report following `tasks` tasks.
+fn one_batch_then(tasks: usize) -> Vec<String> {
+    let results = std::iter::repeat_n("task_result", tasks);
+    let types = std::iter::once("batch")
+        .chain(results)
+        .chain(["wait_summary", "summary"]);
+    types.map(String::from).collect()
+}
+
 /// The types of a JSON report's lines, in order.
 fn types(lines: &[Value]) -> Vec<String> {
     lines
@@ -46,23 +61,9 @@ fn every_task_shipped_is_exit_0() {
     let r = demo_run(&standin, &["--wait", "--json", "t1", "t2", "t3"], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines = r.json_lines();
+    assert_eq!(types(&lines), one_batch_then(3));
     assert_eq!(
-        types(&lines),
-        [
-            "batch",
-            "task_result",
-            "task_result",
-            "task_result",
-            "wait_summary",
-            "summary"
-        ]
-    );
-    let shipped: Vec<_> = results(&lines)
-        .into_iter()
-        .map(|(id, result, _)| (id, result))
-        .collect();
-    assert_eq!(
-        shipped,
+        verdicts(&lines),
         [("t1", "shipped"), ("t2", "shipped"), ("t3", "shipped")]
             .map(|(a, b)| (a.into(), b.into()))
     );
@@ -282,22 +283,9 @@ fn a_signal_while_waiting_reports_every_task_and_ends_at_once() {
     let r = run.finish();
     assert_eq!(r.code, 143, "{}", r.stderr);
     let lines = r.json_lines();
+    assert_eq!(types(&lines), one_batch_then(2));
     assert_eq!(
-        types(&lines),
-        [
-            "batch",
-            "task_result",
-            "task_result",
-            "wait_summary",
-            "summary"
-        ]
-    );
-    let verdicts: Vec<_> = results(&lines)
-        .into_iter()
-        .map(|(id, result, _)| (id, result))
-        .collect();
-    assert_eq!(
-        verdicts,
+        verdicts(&lines),
         [
             ("t1".to_string(), "shipped".to_string()),
             ("t2".into(), "pending".into())

@@ -248,7 +248,8 @@ impl<W: Write> Reporter<W> {
                     let failed = plural(*failed, "failed task", "failed tasks");
                     let of = match shippers {
                         Some((with, swept)) => {
-                            format!(" of {with} of {}", plural(*swept, "shipper", "shippers"))
+                            let swept = plural(*swept, "shipper", "shippers");
+                            format!(" ({with} of {swept} had some)")
                         }
                         None => String::new(),
                     };

@@ -131,26 +131,21 @@ fn a_named_profile_is_looked_up_in_the_aliyun_cli_config_next() {
         err.ends_with("(mode RamRoleArn): the role ARN is empty"),
         "{err}"
     );
-    let err = w.error(&[&TARGET[..], &["--profile", "cli-sso"]].concat());
-    assert!(
-        err.contains("(mode CloudSSO): this mode needs a browser sign-in"),
-        "{err}"
-    );
-    let err = w.error(&[&TARGET[..], &["--profile", "cli-rsa"]].concat());
-    assert!(
-        err.contains("mode \"RsaKeyPair\" is not supported"),
-        "{err}"
-    );
-
-    let err = w.error(&[&TARGET[..], &["--profile", "nope"]].concat());
-    assert!(
-        err.contains("profile \"nope\" (from --profile) not found in"),
-        "{err}"
-    );
-    assert!(
-        err.contains("profiles in the profile file: default, prod, targets-only"),
-        "{err}"
-    );
+    for (profile, says) in [
+        (
+            "cli-sso",
+            "(mode CloudSSO): this mode needs a browser sign-in",
+        ),
+        ("cli-rsa", "mode \"RsaKeyPair\" is not supported"),
+        ("nope", "profile \"nope\" (from --profile) not found in"),
+        (
+            "nope",
+            "profiles in the profile file: default, prod, targets-only",
+        ),
+    ] {
+        let err = w.error(&[&TARGET[..], &["--profile", profile]].concat());
+        assert!(err.contains(says), "{profile}: {err}");
+    }
 }
 
 #[test]
